@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_bert_lab.layers.initializers import clone_initializer
+
 ACTIVATIONS = {
     "relu": keras.activations.relu,
     "gelu": keras.activations.gelu,
@@ -67,16 +69,16 @@ class FeedForward(keras.layers.Layer):
         self.intermediate_dense = keras.layers.Dense(
             self.intermediate_dim,
             activation=ACTIVATIONS[self.activation],
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
             name="intermediate_dense",
         )
         self.intermediate_dense.build(inputs_shape)
         self.output_dense = keras.layers.Dense(
             hidden_dim,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
             name="output_dense",
         )

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_bert_lab.layers import masking
+from keras_bert_lab.layers.initializers import clone_initializer
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
@@ -110,8 +111,8 @@ class MultiHeadAttention(keras.layers.Layer):
             equation,
             output_shape=output_shape,
             bias_axes=bias_axes if self.use_bias else None,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
             name=name,
         )

@@ -6,6 +6,7 @@ import math
 import keras
 from keras import ops
 
+from keras_bert_lab.layers.initializers import clone_initializer
 from keras_bert_lab.layers.position_embedding import PositionEmbedding
 from keras_bert_lab.layers.sinusoidal_position_encoding import (
     SinusoidalPositionEncoding,
@@ -96,14 +97,14 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.token_embedding = keras.layers.Embedding(
             vocabulary_size,
             embedding_dim,
-            embeddings_initializer=self.embeddings_initializer,
+            embeddings_initializer=clone_initializer(self.embeddings_initializer),
             dtype=self.dtype_policy,
             name="token_embedding",
         )
         if position_encoding == "learned":
             self.position_embedding = PositionEmbedding(
                 sequence_length,
-                initializer=self.embeddings_initializer,
+                initializer=clone_initializer(self.embeddings_initializer),
                 dtype=self.dtype_policy,
                 name="position_embedding",
             )
@@ -115,7 +116,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             keras.layers.Embedding(
                 num_segments,
                 embedding_dim,
-                embeddings_initializer=self.embeddings_initializer,
+                embeddings_initializer=clone_initializer(self.embeddings_initializer),
                 dtype=self.dtype_policy,
                 name="segment_embedding",
             )

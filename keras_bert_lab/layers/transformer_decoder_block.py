@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_bert_lab.layers import masking
 from keras_bert_lab.layers.feed_forward import FeedForward
+from keras_bert_lab.layers.initializers import clone_initializer
 from keras_bert_lab.layers.multi_head_attention import MultiHeadAttention
 
 
@@ -106,8 +107,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
             num_heads=self.num_heads,
             key_dim=hidden_dim // self.num_heads,
             dropout=self.attention_dropout,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
             name=name,
         )
@@ -156,8 +157,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
             self.intermediate_dim,
             activation=self.activation,
             dropout=self.dropout,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
             name="feedforward",
         )
@@ -294,8 +295,6 @@ class TransformerDecoderBlock(keras.layers.Layer):
         shape = ops.shape(cache)
         return ops.ones((shape[0], shape[2]), dtype="bool")
 
-    def compute_output_shape(self, decoder_sequence_shape, encoder_sequence_shape=None):
-        return decoder_sequence_shape
 
     def get_config(self):
         config = super().get_config()

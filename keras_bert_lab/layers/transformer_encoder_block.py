@@ -4,6 +4,7 @@ import keras
 
 from keras_bert_lab.layers import masking
 from keras_bert_lab.layers.feed_forward import FeedForward
+from keras_bert_lab.layers.initializers import clone_initializer
 from keras_bert_lab.layers.multi_head_attention import MultiHeadAttention
 
 
@@ -97,8 +98,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
             num_heads=self.num_heads,
             key_dim=hidden_dim // self.num_heads,
             dropout=self.attention_dropout,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
             name="self_attention_layer",
         )
@@ -116,8 +117,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
             self.intermediate_dim,
             activation=self.activation,
             dropout=self.dropout,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
             name="feedforward",
         )
@@ -166,8 +167,6 @@ class TransformerEncoderBlock(keras.layers.Layer):
             return x, attention_weights
         return x
 
-    def compute_output_shape(self, inputs_shape):
-        return inputs_shape
 
     def get_config(self):
         config = super().get_config()

@@ -184,3 +184,13 @@ def test_layer_contract():
         )
 
     checks.check_layer_contract(MultiHeadAttention(HEADS, HIDDEN // HEADS), call)
+
+
+def test_projections_start_from_different_weights():
+    """A shared initializer instance would start W_Q = W_K = W_V."""
+    layer = MultiHeadAttention(HEADS, HIDDEN // HEADS)
+    layer(random(1, 3, HIDDEN), random(1, 3, HIDDEN))
+    query, key, value = (
+        np.asarray(d.kernel) for d in (layer.query_dense, layer.key_dense, layer.value_dense)
+    )
+    assert not np.allclose(query, key) and not np.allclose(key, value)

@@ -82,3 +82,15 @@ def test_layer_contract(normalize_first):
             inputs, padding_mask=padding_mask, training=False
         ),
     )
+
+
+def test_attention_weights_in_a_functional_model():
+    import keras
+
+    inputs = keras.Input((None, HIDDEN))
+    outputs, weights = TransformerEncoderBlock(HEADS, INTERMEDIATE)(
+        inputs, return_attention_scores=True
+    )
+    model = keras.Model(inputs, [outputs, weights])
+    result = model(random(BATCH, LENGTH, HIDDEN))
+    assert result[1].shape == (BATCH, HEADS, LENGTH, LENGTH)

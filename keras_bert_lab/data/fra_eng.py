@@ -1,0 +1,183 @@
+"""English-French sentence pairs from Tatoeba, as packaged by manythings.org/anki.
+
+`fra.txt` holds one pair a line, `English<TAB>French`, with a third attribution column in
+releases from 2020 on (dropped here). The project translates French (source) to English
+(target), so pairs are returned as `(french, english)` and split by French sentence.
+
+Sentences: Tatoeba Project (tatoeba.org), CC-BY 2.0 (France); packaging: www.manythings.org/anki.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from keras_bert_lab.data.sources import find_dataset, resolve_data_dir
+
+FRA_ENG_URL = "http://storage.googleapis.com/download.tensorflow.org/data/fra-eng.zip"
+# The publisher gives no checksum for this file, so a download of it is not verified.
+FRA_ENG_SHA256: str | None = None
+FRA_ENG_ARCHIVE = "fra-eng.zip"
+FRA_ENG_FILE = "fra.txt"
+
+SPLIT_BUCKETS = 10_000
+
+Pair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class FraEngStats:
+    """What parsing `fra.txt` met.
+
+    Attributes:
+        lines: lines read.
+        pairs: pairs kept.
+        attribution_dropped: kept lines that had a third (attribution) column.
+        wrong_column_count_skipped: lines without 2 or 3 tab-separated columns (blank ones too).
+        empty_field_skipped: lines whose English or French is blank.
+        decoded_with_replacement: lines that were not valid UTF-8, decoded with U+FFFD.
+    """
+
+    lines: int = 0
+    pairs: int = 0
+    attribution_dropped: int = 0
+    wrong_column_count_skipped: int = 0
+    empty_field_skipped: int = 0
+    decoded_with_replacement: int = 0
+
+
+@dataclass(frozen=True)
+class ParallelCorpus:
+    """French-to-English pairs split so that a French sentence lies in one split only.
+
+    Attributes:
+        train, validation, test: `(french, english)` pairs, every pair kept, shuffled.
+        test_references: `(french, [english, ...])` for each distinct test source, with all
+            its distinct translations, for corpus BLEU against multiple references.
+        source: the file, archive or URL the pairs came from.
+        stats: counts of lines read and skipped.
+    """
+
+    train: list[Pair]
+    validation: list[Pair]
+    test: list[Pair]
+    test_references: list[tuple[str, list[str]]]
+    source: str
+    stats: FraEngStats
+
+
+def load_fra_eng(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 1337,
+    cache_dir: str | os.PathLike | None = None,
+) -> ParallelCorpus:
+    """Load English-French pairs from a data directory, or download them.
+
+    A pair's split depends only on its French sentence (see `split_bucket`), so it is the
+    same whatever the file order, release or seed; `seed` only shuffles within splits.
+
+    Args:
+        data_dir: folder holding `fra.txt` or `fra-eng.zip`; defaults to `$KBL_DATA_DIR`,
+            and without either the zip is downloaded (unverified: no published checksum).
+        validation_fraction: expected share of French sentences in validation.
+        test_fraction: expected share of French sentences in test.
+        seed: seed of the shuffle within each split.
+        cache_dir: Keras cache root for downloads and for extracting an archive whose
+            folder is read-only (default `$KERAS_HOME` or `~/.keras`).
+
+    Raises:
+        DataError: the data cannot be found, downloaded or extracted.
+        ValueError: a fraction is negative, or they sum to 1 or more.
+    """
+    if min(validation_fraction, test_fraction) < 0 or validation_fraction + test_fraction >= 1:
+        raise ValueError(
+            "validation_fraction and test_fraction must be >= 0 and sum to less than 1, "
+            f"got {validation_fraction} and {test_fraction}"
+        )
+    path, source = find_dataset(
+        resolve_data_dir(data_dir),
+        name=FRA_ENG_FILE,
+        archive_name=FRA_ENG_ARCHIVE,
+        origin=FRA_ENG_URL,
+        sha256=FRA_ENG_SHA256,
+        cache_dir=cache_dir,
+    )
+    pairs, stats = parse_pairs(path)
+    test_end = round(test_fraction * SPLIT_BUCKETS)
+    validation_end = test_end + round(validation_fraction * SPLIT_BUCKETS)
+    splits: dict[str, list[Pair]] = {"train": [], "validation": [], "test": []}
+    for french, english in pairs:
+        bucket = split_bucket(french)
+        name = "test" if bucket < test_end else "validation" if bucket < validation_end else "train"
+        splits[name].append((french, english))
+    rng = np.random.default_rng(seed)
+    train, validation, test = (
+        [split[i] for i in rng.permutation(len(split))] for split in splits.values()
+    )
+    return ParallelCorpus(
+        train=train,
+        validation=validation,
+        test=test,
+        test_references=_references(test),
+        source=source,
+        stats=stats,
+    )
+
+
+def parse_pairs(path: Path) -> tuple[list[Pair], FraEngStats]:
+    """`(french, english)` pairs of a `fra.txt` file in file order, and what was skipped."""
+    counts: Counter[str] = Counter()
+    pairs: list[Pair] = []
+    lines = path.read_bytes().split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()  # The newline that ends the last line starts no new line.
+    for raw in lines:
+        counts["lines"] += 1
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            line = raw.decode("utf-8", errors="replace")
+            counts["decoded_with_replacement"] += 1
+        columns = line.lstrip("\ufeff").rstrip("\r").split("\t")
+        if len(columns) not in (2, 3):
+            counts["wrong_column_count_skipped"] += 1
+            continue
+        english, french = columns[0].strip(), columns[1].strip()
+        if not english or not french:
+            counts["empty_field_skipped"] += 1
+            continue
+        if len(columns) == 3:
+            counts["attribution_dropped"] += 1
+        pairs.append((french, english))
+    counts["pairs"] = len(pairs)
+    return pairs, FraEngStats(**counts)
+
+
+def source_key(french: str) -> str:
+    """`french` NFC-normalised, lower-cased, with whitespace runs collapsed to one space."""
+    return " ".join(unicodedata.normalize("NFC", french).lower().split())
+
+
+def split_bucket(french: str) -> int:
+    """Stable bucket in [0, SPLIT_BUCKETS) of a French sentence, from the sha1 of its key."""
+    digest = hashlib.sha1(source_key(french).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % SPLIT_BUCKETS
+
+
+def _references(test: list[Pair]) -> list[tuple[str, list[str]]]:
+    """Group test pairs by source key: first spelling seen, and every distinct translation."""
+    grouped: dict[str, tuple[str, list[str]]] = {}
+    for french, english in test:
+        _, references = grouped.setdefault(source_key(french), (french, []))
+        if english not in references:
+            references.append(english)
+    return list(grouped.values())

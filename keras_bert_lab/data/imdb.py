@@ -1,0 +1,208 @@
+"""IMDB Large Movie Review Dataset v1.0 (Maas et al., 2011): labelled and unlabelled reviews.
+
+The archive holds `aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt` (25,000 reviews per
+split) and `aclImdb/train/unsup/<id>_0.txt` (50,000 unlabelled reviews).
+
+Reference: Andrew L. Maas, Raymond E. Daly, Peter T. Pham, Dan Huang, Andrew Y. Ng and
+Christopher Potts. 2011. Learning Word Vectors for Sentiment Analysis. ACL-HLT 2011.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from keras_bert_lab.data.sources import DataError, find_dataset, resolve_data_dir
+
+IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+IMDB_ARCHIVE = "aclImdb_v1.tar.gz"
+IMDB_FOLDER = "aclImdb"
+
+_REVIEW_FILE = re.compile(r"(\d+)_(\d+)\.txt")
+# Runs of `<br />`, `<br/>`, `<br>` in any case, with the spaces that follow. Leading with the
+# literal `<br` lets `re` skip ahead fast (17x faster than `(?:<br\s*/?>\s*)+`); a leading
+# `\s*` would make the search quadratic on long runs of spaces.
+_LINE_BREAKS = re.compile(r"<br\s*/?>\s*(?:<br\s*/?>\s*)*", re.IGNORECASE)
+_LABEL_FOLDERS = (("neg", 0), ("pos", 1))
+
+
+@dataclass(frozen=True, eq=False)
+class LabelledTexts:
+    """Reviews with their label (0 = negative, 1 = positive) and 1-10 star rating.
+
+    Attributes:
+        texts: `num_reviews` strings.
+        labels: int32 array `[num_reviews]`, read-only.
+        ratings: int32 array `[num_reviews]`, read-only.
+    """
+
+    texts: list[str]
+    labels: np.ndarray
+    ratings: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass(frozen=True)
+class ImdbStats:
+    """What reading the review files met, summed over all splits.
+
+    Attributes:
+        files_read: review files read (named `<id>_<rating>.txt`).
+        decoded_with_replacement: files that were not valid UTF-8, decoded with U+FFFD.
+        empty_skipped: reviews left empty once `<br />` tags and blanks are removed; skipped,
+            since a review with no text carries no evidence for its label.
+        bad_names_skipped: files whose name is not `<id>_<rating>.txt`; skipped.
+    """
+
+    files_read: int = 0
+    decoded_with_replacement: int = 0
+    empty_skipped: int = 0
+    bad_names_skipped: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class ImdbData:
+    """The IMDB splits: `validation` is carved out of the publisher's train split.
+
+    Attributes:
+        train, validation, test: labelled reviews, each shuffled with the loader's seed.
+        unsup: the unlabelled reviews of `train/unsup`, in file-name order.
+        source: the folder, archive or URL the reviews came from.
+        stats: counts of skipped and repaired files.
+    """
+
+    train: LabelledTexts
+    validation: LabelledTexts
+    test: LabelledTexts
+    unsup: list[str]
+    source: str
+    stats: ImdbStats
+
+
+def load_imdb(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    validation_fraction: float = 0.1,
+    seed: int = 1337,
+    cache_dir: str | os.PathLike | None = None,
+) -> ImdbData:
+    """Load IMDB reviews from a data directory, or download them.
+
+    `<br />` tags become a space. Files are read in sorted name order, then shuffled with
+    `seed`, so the same arguments always give the same splits.
+
+    Args:
+        data_dir: folder holding `aclImdb/` or `aclImdb_v1.tar.gz`; defaults to
+            `$KBL_DATA_DIR`, and without either the archive is downloaded and its sha256
+            checked.
+        validation_fraction: share of each label of the train split held out for validation.
+        seed: seed of the validation carve-out and of the shuffles.
+        cache_dir: Keras cache root for downloads and for extracting an archive whose
+            folder is read-only (default `$KERAS_HOME` or `~/.keras`).
+
+    Raises:
+        DataError: the data cannot be found, downloaded or extracted, or a split folder is
+            missing.
+        ValueError: `validation_fraction` is outside [0, 1).
+    """
+    if not 0 <= validation_fraction < 1:
+        raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
+    root, source = find_dataset(
+        resolve_data_dir(data_dir),
+        name=IMDB_FOLDER,
+        archive_name=IMDB_ARCHIVE,
+        origin=IMDB_URL,
+        sha256=IMDB_SHA256,
+        cache_dir=cache_dir,
+    )
+    counts: Counter[str] = Counter()
+    rng = np.random.default_rng(seed)
+    train = _read_labelled(root / "train", counts)
+    test = _read_labelled(root / "test", counts)
+    unsup, _ = _read_folder(root / "train" / "unsup", counts)
+    train_indices, validation_indices = _carve_validation(train.labels, validation_fraction, rng)
+    return ImdbData(
+        train=_subset(train, train_indices),
+        validation=_subset(train, validation_indices),
+        test=_subset(test, rng.permutation(len(test))),
+        unsup=unsup,
+        source=source,
+        stats=ImdbStats(**counts),
+    )
+
+
+def _read_labelled(split_dir: Path, counts: Counter[str]) -> LabelledTexts:
+    texts: list[str] = []
+    labels: list[int] = []
+    ratings: list[int] = []
+    for folder, label in _LABEL_FOLDERS:
+        folder_texts, folder_ratings = _read_folder(split_dir / folder, counts)
+        texts += folder_texts
+        ratings += folder_ratings
+        labels += [label] * len(folder_texts)
+    return LabelledTexts(texts, _frozen_int32(labels), _frozen_int32(ratings))
+
+
+def _read_folder(folder: Path, counts: Counter[str]) -> tuple[list[str], list[int]]:
+    """Reviews of one folder in file-name order, and the ratings from their names."""
+    if not folder.is_dir():
+        raise DataError(f"IMDB split folder {folder} is missing")
+    texts: list[str] = []
+    ratings: list[int] = []
+    for name in sorted(entry.name for entry in os.scandir(folder) if entry.is_file()):
+        match = _REVIEW_FILE.fullmatch(name)
+        if match is None:
+            counts["bad_names_skipped"] += 1
+            continue
+        # Plain bytes reads: about 10x faster than tf.io for 100,000 small files.
+        with open(os.path.join(folder, name), "rb") as file:
+            raw = file.read()
+        counts["files_read"] += 1
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("utf-8", errors="replace")
+            counts["decoded_with_replacement"] += 1
+        text = _LINE_BREAKS.sub(" ", text).strip()
+        if not text:
+            counts["empty_skipped"] += 1
+            continue
+        texts.append(text)
+        ratings.append(int(match.group(2)))
+    return texts, ratings
+
+
+def _carve_validation(
+    labels: np.ndarray, fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffled train and validation indices; validation takes `fraction` of each label."""
+    held_out = []
+    for _, label in _LABEL_FOLDERS:
+        members = rng.permutation(np.flatnonzero(labels == label))
+        held_out.append(members[: round(fraction * len(members))])
+    validation = np.concatenate(held_out)
+    is_train = np.ones(len(labels), dtype=bool)
+    is_train[validation] = False
+    return rng.permutation(np.flatnonzero(is_train)), rng.permutation(validation)
+
+
+def _subset(data: LabelledTexts, indices: np.ndarray) -> LabelledTexts:
+    return LabelledTexts(
+        texts=[data.texts[i] for i in indices],
+        labels=_frozen_int32(data.labels[indices]),
+        ratings=_frozen_int32(data.ratings[indices]),
+    )
+
+
+def _frozen_int32(values) -> np.ndarray:
+    array = np.array(values, dtype=np.int32)
+    array.flags.writeable = False
+    return array

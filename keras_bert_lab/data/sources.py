@@ -1,0 +1,295 @@
+"""Where datasets come from: a local data directory, or a checked download; safe extraction.
+
+A loader asks `find_dataset` for a folder or file by name. It looks in the data directory
+(argument, else the `KBL_DATA_DIR` environment variable) for the extracted item, then for the
+publisher's archive there; with no data directory it downloads the archive into the Keras
+cache (`$KERAS_HOME/datasets`, default `~/.keras/datasets`). Archives are extracted once,
+atomically, refusing any member that could write outside the extraction folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+
+DATA_DIR_ENV = "KBL_DATA_DIR"
+COMPLETE_MARKER = ".kbl-extraction-complete"
+
+_TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+_ZIP_SUFFIXES = (".zip",)
+_TAR_MEMBER_KINDS = {
+    tarfile.SYMTYPE: "symlink",
+    tarfile.LNKTYPE: "hard link",
+    tarfile.CHRTYPE: "character device",
+    tarfile.BLKTYPE: "block device",
+    tarfile.FIFOTYPE: "fifo",
+}
+_ZIP_MEMBER_KINDS = {
+    stat.S_IFLNK: "symlink",
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+    stat.S_IFIFO: "fifo",
+    stat.S_IFSOCK: "socket",
+}
+
+
+class DataError(ValueError):
+    """A dataset could not be found, downloaded or read. The message is one line."""
+
+    def __init__(self, message: str):
+        super().__init__(one_line(message))
+
+
+def one_line(text: object) -> str:
+    """`text` as a single line, whitespace runs collapsed (for error messages)."""
+    return " ".join(str(text).split())
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path | None:
+    """The data directory to read from: `data_dir`, else `$KBL_DATA_DIR`, else None (download).
+
+    Raises:
+        DataError: the chosen directory does not exist or is not a directory.
+    """
+    origin = "data_dir"
+    if data_dir is None or str(data_dir) == "":
+        data_dir = os.environ.get(DATA_DIR_ENV) or None
+        origin = DATA_DIR_ENV
+    if data_dir is None:
+        return None
+    path = Path(data_dir).expanduser()
+    if not path.is_dir():
+        problem = "is not a directory" if path.exists() else "does not exist"
+        raise DataError(f"{origin}={path} {problem}")
+    return path
+
+
+def keras_datasets_dir(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The Keras download cache: `<cache_dir or $KERAS_HOME or ~/.keras>/datasets`."""
+    base = cache_dir or os.environ.get("KERAS_HOME") or Path.home() / ".keras"
+    return Path(base).expanduser() / "datasets"
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 digest of the file at `path`."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(
+    fname: str,
+    origin: str,
+    *,
+    sha256: str | None,
+    cache_dir: str | os.PathLike | None = None,
+) -> Path:
+    """Download `origin` as `fname` into the Keras cache unless a verified copy is there.
+
+    Args:
+        fname: file name inside the cache's `datasets/` folder.
+        origin: URL to download from.
+        sha256: expected hex digest, or None to skip verification (only for publishers
+            that give no checksum).
+        cache_dir: cache root replacing `$KERAS_HOME` / `~/.keras`.
+
+    Returns:
+        The path of the downloaded file.
+
+    Raises:
+        DataError: the download failed, or the file has the wrong checksum (it is removed).
+    """
+    import keras  # Imported here: it loads TensorFlow, which reading local files never needs.
+
+    datasets_dir = keras_datasets_dir(cache_dir)
+    try:
+        datasets_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"cannot create download cache {datasets_dir}: {error}") from error
+    target = datasets_dir / fname
+    try:
+        path = keras.utils.get_file(
+            fname,
+            origin,
+            file_hash=sha256,
+            hash_algorithm="sha256",
+            cache_subdir="datasets",
+            cache_dir=str(datasets_dir.parent),
+        )
+    # Keras re-raises URL and HTTP errors as bare Exception, hence the broad clause.
+    except Exception as error:
+        if isinstance(error, ValueError) and sha256 is not None and target.is_file():
+            # A checksum mismatch: Keras leaves the bad file in the cache.
+            actual = file_sha256(target)
+            target.unlink()
+            raise DataError(
+                f"downloaded {fname} from {origin} has sha256 {actual}, expected {sha256}"
+            ) from None
+        raise DataError(f"could not download {fname} from {origin}: {error}") from error
+    return Path(path)
+
+
+def is_writable_dir(path: Path) -> bool:
+    """Whether new files may be created in `path`.
+
+    A folder whose mode bits deny all writes counts as read-only even for root (who could
+    write anyway): such a folder, like a shared dataset store, is meant to be left alone.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISDIR(mode) and bool(mode & 0o222) and os.access(path, os.W_OK)
+
+
+def archive_stem(name: str) -> str:
+    """`name` without its archive suffix: `aclImdb_v1.tar.gz` -> `aclImdb_v1`."""
+    for suffix in _TAR_SUFFIXES + _ZIP_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    raise DataError(f"{name} is not a supported archive (expected one of .tar.gz .tgz .tar .zip)")
+
+
+def extraction_dir(archive: Path, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Folder to extract `archive` into: beside it if writable, else in the Keras cache.
+
+    The name holds the archive's size and modification time, so that a replaced archive is
+    extracted afresh rather than served from a stale extraction.
+    """
+    info = archive.stat()
+    name = f"{archive_stem(archive.name)}-{info.st_size}-{info.st_mtime_ns}"
+    parent = archive.parent if is_writable_dir(archive.parent) else keras_datasets_dir(cache_dir)
+    return parent / name
+
+
+def extract_archive(archive: Path, target: Path) -> Path:
+    """Extract a `.tar.gz`/`.tgz`/`.tar`/`.zip` archive into `target`, all or nothing.
+
+    Members go into a temporary sibling folder `<target>.partial-<random>`, which is renamed
+    to `target` only once every member is written and a completion marker is added. A
+    `target` that already holds the marker is reused as it is.
+
+    Raises:
+        DataError: the archive is corrupt or truncated, or has a member with an absolute
+            path, a `..` component, or a type other than file or folder (links, devices,
+            fifos). Nothing is left behind then.
+    """
+    if (target / COMPLETE_MARKER).is_file():
+        return target
+    if target.exists():
+        raise DataError(
+            f"{target} exists but is not a complete extraction of {archive}; remove it and retry"
+        )
+    archive_stem(archive.name)  # Refuses unsupported formats before anything is written.
+    extract_members = _extract_zip if archive.name.endswith(_ZIP_SUFFIXES) else _extract_tar
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
+    try:
+        partial.chmod(0o755)  # mkdtemp makes it private; the extracted data is not secret.
+        try:
+            extract_members(archive, partial)
+        except (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+            raise DataError(f"could not extract {archive}: {error}") from error
+        (partial / COMPLETE_MARKER).write_text(f"{archive}\n", encoding="utf-8")
+        try:
+            os.replace(partial, target)
+        except OSError as error:
+            if not (target / COMPLETE_MARKER).is_file():
+                raise DataError(f"could not move extraction of {archive} to {target}: {error}")
+            # Another process finished the same extraction first: use theirs.
+            shutil.rmtree(partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return target
+
+
+def _check_member_name(archive: Path, name: str) -> None:
+    path = PurePosixPath(name)
+    if path.is_absolute():
+        raise DataError(f"refusing to extract {archive}: member {name!r} has an absolute path")
+    if ".." in path.parts:
+        raise DataError(f"refusing to extract {archive}: member {name!r} has a '..' component")
+
+
+def _extract_tar(archive: Path, destination: Path) -> None:
+    def checked(member: tarfile.TarInfo, _destination: str) -> tarfile.TarInfo:
+        _check_member_name(archive, member.name)
+        if not (member.isfile() or member.isdir()):
+            kind = _TAR_MEMBER_KINDS.get(member.type, "special file")
+            raise DataError(f"refusing to extract {archive}: member {member.name!r} is a {kind}")
+        # The checks above leave nothing for tarfile.data_filter to catch (no links, no
+        # absolute or '..' names, a fresh destination) and its realpath calls take a third of
+        # the time; like it, drop ownership and keep permissions sane.
+        member.uid = member.gid = None
+        member.uname = member.gname = None
+        member.mode = None if member.isdir() else (member.mode & 0o755) | 0o600
+        return member
+
+    # Iterating the open archive streams it: one pass of decompression, member by member.
+    with tarfile.open(archive, "r:*") as tar:
+        tar.extractall(destination, filter=checked)
+
+
+def _extract_zip(archive: Path, destination: Path) -> None:
+    with zipfile.ZipFile(archive) as zip_file:
+        members = zip_file.infolist()
+        for member in members:
+            _check_member_name(archive, member.filename)
+            file_type = stat.S_IFMT(member.external_attr >> 16)
+            if file_type not in (0, stat.S_IFREG, stat.S_IFDIR):
+                kind = _ZIP_MEMBER_KINDS.get(file_type, "special file")
+                raise DataError(
+                    f"refusing to extract {archive}: member {member.filename!r} is a {kind}"
+                )
+        for member in members:
+            zip_file.extract(member, destination)
+
+
+def find_dataset(
+    data_dir: Path | None,
+    *,
+    name: str,
+    archive_name: str,
+    origin: str,
+    sha256: str | None,
+    cache_dir: str | os.PathLike | None = None,
+) -> tuple[Path, str]:
+    """Locate the folder or file `name` of a dataset.
+
+    Looks for `data_dir/name`, then extracts `data_dir/archive_name` (a user's copy, whose
+    checksum is not checked); with no `data_dir`, downloads `origin` (checked against
+    `sha256`) and extracts it. Inside an archive, `name` may sit at the top or one folder down.
+
+    Returns:
+        The path of `name` and a human-readable description of where it came from.
+
+    Raises:
+        DataError: `data_dir` holds neither item, the download or extraction failed, or the
+            archive lacks `name`.
+    """
+    if data_dir is None:
+        archive = download(archive_name, origin, sha256=sha256, cache_dir=cache_dir)
+        source = f"{origin} (downloaded to {archive})"
+    else:
+        if (data_dir / name).exists():
+            return data_dir / name, str(data_dir / name)
+        archive = data_dir / archive_name
+        if not archive.is_file():
+            raise DataError(f"data directory {data_dir} holds neither {name} nor {archive_name}")
+        source = str(archive)
+    extracted = extract_archive(archive, extraction_dir(archive, cache_dir))
+    candidates = [extracted / name, *sorted(extracted.glob(f"*/{name}"))]
+    found = next((path for path in candidates if path.exists()), None)
+    if found is None:
+        raise DataError(f"archive {archive} has no {name} at its top or one folder down")
+    return found, source

@@ -1,0 +1,58 @@
+"""The bidirectional LSTM sentiment classifier: the classic baseline."""
+
+import keras
+
+
+def build_lstm_classifier(
+    vocabulary_size,
+    embedding_dim=128,
+    lstm_units=64,
+    num_lstm_layers=1,
+    dropout=0.3,
+    num_classes=2,
+    embeddings_initializer="uniform",
+    name="lstm_classifier",
+):
+    """Embedding with masking -> bidirectional LSTM layer(s) -> dense logits.
+
+    The embedding table is a static embedding (one vector per word, whatever
+    its context); the LSTM's hidden states are dynamic ones. Token id 0 is
+    padding and is masked. The LSTMs keep Keras' defaults (tanh, sigmoid, no
+    recurrent dropout) so that on a GPU they run the fused cuDNN kernel.
+
+    Args:
+        vocabulary_size: int, number of token ids (0 = padding).
+        embedding_dim: int, size of the word vectors.
+        lstm_units: int, units per direction of each LSTM layer.
+        num_lstm_layers: int, stacked bidirectional layers.
+        dropout: float, dropout before the output layer.
+        num_classes: int, number of classes.
+        embeddings_initializer: initializer, or a `[vocabulary_size,
+            embedding_dim]` matrix (e.g. word2vec) to start from.
+        name: str, model name.
+
+    Returns:
+        A `keras.Model` mapping `{"token_ids": int [batch_size,
+        sequence_length]}` to `[batch_size, num_classes]` logits.
+
+    References:
+        - [Hochreiter & Schmidhuber, 1997](https://doi.org/10.1162/neco.1997.9.8.1735)
+        - [Schuster & Paliwal, 1997](https://doi.org/10.1109/78.650093)
+    """
+    token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+    x = keras.layers.Embedding(
+        vocabulary_size,
+        embedding_dim,
+        mask_zero=True,
+        embeddings_initializer=embeddings_initializer,
+        name="token_embedding",
+    )(token_ids)
+    for index in range(num_lstm_layers):
+        last = index == num_lstm_layers - 1
+        x = keras.layers.Bidirectional(
+            keras.layers.LSTM(lstm_units, return_sequences=not last),
+            name=f"bidirectional_lstm_{index}",
+        )(x)
+    x = keras.layers.Dropout(dropout, name="output_dropout")(x)
+    logits = keras.layers.Dense(num_classes, name="logits", dtype="float32")(x)
+    return keras.Model({"token_ids": token_ids}, logits, name=name)

@@ -1,0 +1,147 @@
+"""Models that take raw strings: a trained classifier wrapped with its
+tokenizer, so that `keras.saving.load_model(path)(strings)` works."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_bert_lab.data.vocabulary import CLS_ID, SEP_ID, make_wordpiece_tokenizer
+
+
+def to_ragged_ids(token_ids):
+    """keras-hub tokenizers return Python lists when run eagerly and ragged
+    tensors in graphs; this gives a ragged int32 tensor in both cases."""
+    if isinstance(token_ids, (tf.Tensor, tf.RaggedTensor)):
+        return tf.cast(token_ids, tf.int32)
+    return tf.ragged.constant(token_ids, dtype=tf.int32, ragged_rank=1)
+
+
+def pack_token_ids(token_ids, sequence_length, start_id=None, end_id=None):
+    """Truncates ragged ids, optionally adds `[CLS]`/`[SEP]`, and pads with 0
+    to the longest sequence of the batch (at least 1).
+
+    Args:
+        token_ids: int ragged `[batch_size, None]`.
+
+    Returns:
+        int32 `[batch_size, min(longest, sequence_length)]`.
+    """
+    specials = (start_id is not None) + (end_id is not None)
+    token_ids = token_ids[:, : sequence_length - specials]
+    rows = token_ids.nrows()
+    if start_id is not None:
+        token_ids = tf.concat([tf.fill([rows, 1], start_id), token_ids], axis=1)
+    if end_id is not None:
+        token_ids = tf.concat([token_ids, tf.fill([rows, 1], end_id)], axis=1)
+    longest = tf.maximum(tf.reduce_max(token_ids.row_lengths()), 1)
+    return token_ids.to_tensor(0, shape=tf.stack([rows, tf.cast(longest, tf.int64)]))
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_lab")
+class RawTextClassifier(keras.Model):
+    """Strings in, class probabilities out: tokenizer + classifier.
+
+    Tokenisation and truncation match `data.pipelines.classification_dataset`
+    with the same `sequence_length` and `bert_inputs`.
+
+    Args:
+        classifier: a model from token-id features (`{"token_ids"}`, plus
+            `segment_ids` and `padding_mask` when `bert_inputs`) to logits.
+        tokenizer: a `keras_hub.tokenizers.WordPieceTokenizer`.
+        sequence_length: int, tokens kept per text, special tokens included.
+        bert_inputs: bool, wrap texts as `[CLS] text [SEP]` for BERT.
+
+    Call arguments:
+        text: string `[batch_size]`.
+
+    Returns:
+        float32 `[batch_size, num_classes]` probabilities.
+    """
+
+    def __init__(self, classifier, tokenizer, sequence_length, bert_inputs,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.classifier = classifier
+        self.tokenizer = tokenizer
+        self.sequence_length = sequence_length
+        self.bert_inputs = bert_inputs
+
+    def call(self, text, training=None):
+        token_ids = pack_token_ids(
+            to_ragged_ids(self.tokenizer(text)),
+            self.sequence_length,
+            start_id=CLS_ID if self.bert_inputs else None,
+            end_id=SEP_ID if self.bert_inputs else None,
+        )
+        features = {"token_ids": token_ids}
+        if self.bert_inputs:
+            features["segment_ids"] = tf.zeros_like(token_ids)
+            features["padding_mask"] = tf.not_equal(token_ids, 0)
+        logits = self.classifier(features, training=training)
+        return tf.nn.softmax(tf.cast(logits, tf.float32))
+
+    @property
+    def input_dtype(self):
+        # Read by Keras when it writes a default SavedModel signature.
+        return "string"
+
+    def build_from_config(self, config):
+        # The classifier builds from its own config and the tokenizer has no
+        # weights (its vocabulary is loaded afterwards, as an asset).
+        self.built = True
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "classifier": keras.saving.serialize_keras_object(self.classifier),
+            "tokenizer": keras.saving.serialize_keras_object(self.tokenizer),
+            "sequence_length": self.sequence_length,
+            "bert_inputs": self.bert_inputs,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("classifier", "tokenizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def raw_text_classifier(classifier, vocabulary, *, lowercase, sequence_length,
+                        bert_inputs):
+    """A `RawTextClassifier` with a tokenizer for `vocabulary`."""
+    model = RawTextClassifier(
+        classifier,
+        make_wordpiece_tokenizer(vocabulary, lowercase=lowercase),
+        sequence_length,
+        bert_inputs,
+        name="raw_text_classifier",
+    )
+    model(tf.constant(["build"]))
+    return model
+
+
+def predict_texts(model, texts, batch_size=128):
+    """Runs a raw-text model over `texts` in batches of similar length (so
+    little is spent on padding); returns outputs in the order of `texts`."""
+    order = np.argsort([len(text) for text in texts], kind="stable")
+    sorted_texts = tf.constant([texts[i] for i in order])
+    dataset = tf.data.Dataset.from_tensor_slices(sorted_texts).batch(batch_size)
+    predict = tf.function(lambda batch: model(batch, training=False))
+    outputs = np.concatenate([np.asarray(predict(batch)) for batch in dataset])
+    restored = np.empty_like(outputs)
+    restored[order] = outputs
+    return restored
+
+
+def export_serving_signature(model, path):
+    """Writes a SavedModel whose `serve` signature maps string `[batch]` to
+    the model's outputs, for TF Serving and `tf.saved_model.load`."""
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        "serve",
+        lambda text: model(text, training=False),
+        input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+    )
+    archive.write_out(str(path), verbose=False)

@@ -1,0 +1,377 @@
+"""The distributed training loop: `strategy.run` inside `tf.function`, with
+step-level checkpoints that survive SIGKILL.
+
+Why not `model.fit`: under Keras 3.15, `fit` fails with
+`MultiWorkerMirroredStrategy` (keras-team/keras#20585) and, for some models,
+with `MirroredStrategy` (keras-team/keras#21069). This loop is the one code
+path for every strategy, from the default one on a laptop to several hosts.
+
+Losses reduce exactly: an objective returns sums and counts
+(`keras_bert_lab.training.objectives`); each replica divides its sums by
+the *global* count, and the optimizer sums gradients over replicas, so the
+update equals that of one device with the whole global batch.
+
+Fault tolerance: a `tf.train.CheckpointManager` saves the model, the
+optimizer and the step counter every `checkpoint_every_steps` steps and at
+each epoch end (TensorFlow writes a checkpoint to temporary files and renames
+them, and updates the index last, so a kill mid-save leaves the previous
+checkpoint in force). Started again with the same command, training restores
+the latest checkpoint and skips the batches already seen in the
+deterministic, seeded data stream, so the total number of optimizer steps is
+the same as in an uninterrupted run.
+"""
+
+import math
+import os
+import sys
+import tempfile
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_bert_lab.training.objectives import LOSS_TERMS
+from keras_bert_lab.training.strategy import is_chief
+
+SUM = tf.distribute.ReduceOp.SUM
+
+
+def ratios(sums):
+    """`{name: (total, count)}` -> `{name: total / count}`, plus `loss`, the
+    sum of the loss terms, when there are several."""
+    metrics = {
+        name: float(total) / max(float(count), 1e-12)
+        for name, (total, count) in sums.items()
+    }
+    loss_terms = [name for name in metrics if name in LOSS_TERMS]
+    if "loss" not in metrics and loss_terms:
+        metrics["loss"] = sum(metrics[name] for name in loss_terms)
+    return metrics
+
+
+def count_batches(dataset):
+    """Number of batches in one pass of a finite dataset."""
+    cardinality = int(dataset.cardinality())
+    if cardinality >= 0:
+        return cardinality
+    return int(dataset.reduce(np.int64(0), lambda count, _: count + 1))
+
+
+class DistributedTrainer:
+    """Trains `model` on `(features, labels)` batches with `objective`.
+
+    Build the model and optimizer under `strategy.scope()` first.
+
+    Args:
+        model: a Keras model; `model(features, training=...)` gives outputs.
+        optimizer: a Keras optimizer (a `LossScaleOptimizer` under
+            `mixed_float16`).
+        objective: `objective(labels, outputs) -> {name: Term}`.
+        strategy: the `tf.distribute.Strategy`.
+        run_dir: folder for checkpoints and TensorBoard logs.
+        jit_compile: compile each replica's step with XLA.
+        steps_per_execution: optimizer steps per `tf.function` call.
+        checkpoint_every_steps: save this often (and at each epoch end).
+        log_every_steps: write training scalars to TensorBoard this often.
+        max_checkpoints: checkpoints kept on disk.
+        verbose: show a progress bar.
+    """
+
+    def __init__(
+        self,
+        model,
+        optimizer,
+        objective,
+        *,
+        strategy,
+        run_dir,
+        jit_compile=False,
+        steps_per_execution=1,
+        checkpoint_every_steps=200,
+        log_every_steps=20,
+        max_checkpoints=2,
+        verbose=True,
+    ):
+        self.model = model
+        self.optimizer = optimizer
+        self.objective = objective
+        self.strategy = strategy
+        self.run_dir = os.fspath(run_dir)
+        self.jit_compile = jit_compile
+        self.steps_per_execution = steps_per_execution
+        self.checkpoint_every_steps = checkpoint_every_steps
+        self.log_every_steps = log_every_steps
+        self.verbose = verbose
+        self.chief = is_chief(strategy)
+
+        with strategy.scope():
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            self.best_validation_loss = tf.Variable(
+                math.inf, dtype=tf.float64, trainable=False, name="best_loss"
+            )
+            self.optimizer.build(self.model.trainable_variables)
+        self.checkpoint = tf.train.Checkpoint(
+            model=model,
+            optimizer=optimizer,
+            step=self.step,
+            best_validation_loss=self.best_validation_loss,
+        )
+        # Every worker saves (saving is collective); only the chief keeps it.
+        checkpoint_dir = os.path.join(self.run_dir, "checkpoints")
+        if not self.chief:
+            checkpoint_dir = tempfile.mkdtemp(prefix="kbl-worker-checkpoint-")
+        self.checkpoint_manager = tf.train.CheckpointManager(
+            self.checkpoint, checkpoint_dir, max_to_keep=max_checkpoints
+        )
+        self._train_function = None
+        self._evaluate_function = None
+        self._writers = {}
+        self._best_weights = None
+
+    # ------------------------------------------------------------------ steps
+
+    def _replica_train_step(self, features, labels):
+        replica = tf.distribute.get_replica_context()
+        with tf.GradientTape() as tape:
+            outputs = self.model(features, training=True)
+            terms = self.objective(labels, outputs)
+            loss = tf.constant(0.0)
+            for name in LOSS_TERMS:
+                if name in terms:
+                    global_count = replica.all_reduce(SUM, terms[name].count)
+                    loss += terms[name].total / tf.maximum(global_count, 1.0)
+            scaled_loss = self.optimizer.scale_loss(loss)
+        variables = self.model.trainable_variables
+        gradients = tape.gradient(scaled_loss, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        examples = tf.cast(tf.shape(tf.nest.flatten(labels)[0])[0], tf.float32)
+        return terms, examples
+
+    def _replica_evaluate_step(self, features, labels):
+        outputs = self.model(features, training=False)
+        return self.objective(labels, outputs)
+
+    def _reduce(self, per_replica_terms):
+        return {
+            name: (
+                self.strategy.reduce(SUM, term.total, axis=None),
+                self.strategy.reduce(SUM, term.count, axis=None),
+            )
+            for name, term in per_replica_terms.items()
+        }
+
+    def _make_train_function(self):
+        replica_step = self._replica_train_step
+        if self.jit_compile:
+            replica_step = tf.function(replica_step, jit_compile=True)
+
+        @tf.function
+        def train_function(iterator):
+            # Unrolled: a few steps per call save host round trips.
+            sums, examples = None, 0.0
+            for _ in range(self.steps_per_execution):
+                features, labels = next(iterator)
+                terms, replica_examples = self.strategy.run(
+                    replica_step, args=(features, labels)
+                )
+                reduced = self._reduce(terms)
+                sums = reduced if sums is None else {
+                    name: (sums[name][0] + total, sums[name][1] + count)
+                    for name, (total, count) in reduced.items()
+                }
+                examples += self.strategy.reduce(SUM, replica_examples, axis=None)
+                self.step.assign_add(1)
+            return sums, examples
+
+        return train_function
+
+    # -------------------------------------------------------------- logging
+
+    def _writer(self, split):
+        if split not in self._writers:
+            self._writers[split] = (
+                tf.summary.create_file_writer(os.path.join(self.run_dir, split))
+                if self.chief
+                else tf.summary.create_noop_writer()
+            )
+        return self._writers[split]
+
+    def _write_scalars(self, split, metrics, step):
+        with self._writer(split).as_default(step=step):
+            for name, value in metrics.items():
+                tf.summary.scalar(name, value)
+
+    def _learning_rate(self):
+        return float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))
+
+    # ------------------------------------------------------------ training
+
+    def _distribute(self, dataset):
+        options = tf.data.Options()
+        # In-memory datasets cannot be split by file: each worker keeps its
+        # share of every global batch.
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
+        return self.strategy.experimental_distribute_dataset(
+            dataset.with_options(options)
+        )
+
+    def restore(self):
+        """Restores the latest checkpoint, if any; returns the step reached."""
+        latest = self.checkpoint_manager.latest_checkpoint
+        if latest:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+        return int(self.step.numpy())
+
+    def fit(
+        self,
+        train_dataset,
+        *,
+        epochs,
+        steps_per_epoch=None,
+        validation_dataset=None,
+        on_epoch_end=(),
+    ):
+        """Trains for `epochs` epochs of `steps_per_epoch` global batches.
+
+        Args:
+            train_dataset: one epoch of `(features, labels)` global batches,
+                shuffled with a fixed seed (reshuffled each iteration); it is
+                repeated, so an epoch is `steps_per_epoch` batches.
+            epochs: int.
+            steps_per_epoch: int, default: the batches in one pass.
+            validation_dataset: evaluated at each epoch end; the weights with
+                the lowest validation loss are kept in `best.weights.h5`.
+            on_epoch_end: callables `fn(epoch, logs)` run at each epoch end.
+
+        Returns:
+            A list with one dict of metrics per epoch trained in this call.
+        """
+        steps_per_epoch = steps_per_epoch or count_batches(train_dataset)
+        total_steps = epochs * steps_per_epoch
+        start_step = self.restore()
+        if start_step >= total_steps:
+            return []
+        if start_step and self.verbose and self.chief:
+            print(f"Resuming from step {start_step} of {total_steps}")
+        stream = train_dataset.repeat().skip(start_step)
+        iterator = iter(self._distribute(stream))
+        if self._train_function is None:
+            self._train_function = self._make_train_function()
+
+        history = []
+        step = start_step
+        while step < total_steps:
+            epoch = step // steps_per_epoch
+            epoch_end = (epoch + 1) * steps_per_epoch
+            progress = keras.utils.Progbar(steps_per_epoch, verbose=self._progress_verbosity())
+            epoch_sums, window_sums, window_examples = {}, {}, 0.0
+            epoch_start_time = window_start_time = time.perf_counter()
+            epoch_examples = 0.0
+            while step < epoch_end:
+                sums, examples = self._train_function(iterator)
+                step = int(self.step.numpy())
+                for name, (total, count) in sums.items():
+                    for accumulator in (epoch_sums, window_sums):
+                        previous = accumulator.get(name, (0.0, 0.0))
+                        accumulator[name] = (
+                            previous[0] + float(total),
+                            previous[1] + float(count),
+                        )
+                window_examples += float(examples)
+                epoch_examples += float(examples)
+                progress.update(
+                    step - epoch * steps_per_epoch, list(ratios(epoch_sums).items())
+                )
+                if step % self.log_every_steps == 0 or step == epoch_end:
+                    elapsed = time.perf_counter() - window_start_time
+                    scalars = ratios(window_sums) | {
+                        "learning_rate": self._learning_rate(),
+                        "examples_per_second": window_examples / max(elapsed, 1e-9),
+                    }
+                    self._write_scalars("train", scalars, step)
+                    window_sums, window_examples = {}, 0.0
+                    window_start_time = time.perf_counter()
+                if step % self.checkpoint_every_steps == 0 and step < epoch_end:
+                    self.checkpoint_manager.save(checkpoint_number=step)
+
+            seconds = time.perf_counter() - epoch_start_time
+            logs = {f"train_{k}": v for k, v in ratios(epoch_sums).items()}
+            logs |= {
+                "epoch": epoch + 1,
+                "epoch_seconds": seconds,
+                "train_examples_per_second": epoch_examples / max(seconds, 1e-9),
+            }
+            if validation_dataset is not None:
+                validation = self.evaluate(validation_dataset)
+                self._write_scalars("validation", validation, step)
+                logs |= {f"validation_{k}": v for k, v in validation.items()}
+                if validation["loss"] < float(self.best_validation_loss.numpy()):
+                    self.best_validation_loss.assign(validation["loss"])
+                    self._best_weights = self.model.get_weights()
+                    self.save_weights_atomically(self.best_weights_path)
+            for callback in on_epoch_end:
+                callback(epoch, logs)
+            # The epoch is saved last, after its best weights and callbacks.
+            self.checkpoint_manager.save(checkpoint_number=step)
+            if self.verbose and self.chief:
+                summary = ", ".join(
+                    f"{k}={v:.4g}" for k, v in logs.items() if k != "epoch"
+                )
+                print(f"Epoch {epoch + 1}: {summary}")
+            history.append(logs)
+        for writer in self._writers.values():
+            writer.flush()
+        return history
+
+    def _progress_verbosity(self):
+        """A live bar on a terminal, one line per epoch in a log file."""
+        if not (self.verbose and self.chief):
+            return 0
+        return 1 if sys.stdout.isatty() else 2
+
+    @property
+    def best_weights_path(self):
+        return os.path.join(self.run_dir, "best.weights.h5")
+
+    def restore_best_weights(self):
+        """Loads the weights with the lowest validation loss: from memory
+        if this process found them, else from the chief's file (a resumed
+        run); keeps the current weights if there was no validation."""
+        if self._best_weights is not None:
+            self.model.set_weights(self._best_weights)
+        elif os.path.exists(self.best_weights_path):
+            self.model.load_weights(self.best_weights_path)
+
+    def save_weights_atomically(self, path):
+        """Writes the weights to a temporary file, then renames it, so a kill
+        never leaves a half-written file under `path`."""
+        if not self.chief:
+            return
+        partial = path.replace(".weights.h5", ".partial.weights.h5")
+        self.model.save_weights(partial)
+        os.replace(partial, path)
+
+    # ---------------------------------------------------------- evaluation
+
+    def evaluate(self, dataset):
+        """Metrics of the objective over one pass of `dataset`."""
+        if self._evaluate_function is None:
+
+            # Bucketed batches vary in length: trace once for any length.
+            @tf.function(reduce_retracing=True)
+            def evaluate_function(features, labels):
+                terms = self.strategy.run(
+                    self._replica_evaluate_step, args=(features, labels)
+                )
+                return self._reduce(terms)
+
+            self._evaluate_function = evaluate_function
+        sums = {}
+        for features, labels in self._distribute(dataset):
+            for name, (total, count) in self._evaluate_function(features, labels).items():
+                previous = sums.get(name, (0.0, 0.0))
+                sums[name] = (previous[0] + float(total), previous[1] + float(count))
+        return ratios(sums)

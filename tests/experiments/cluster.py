@@ -1,0 +1,58 @@
+"""Launching experiment modules as subprocesses, alone or as a cluster of
+workers on 127.0.0.1."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def environment(**extra):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    env.pop("TF_CONFIG", None)
+    env.update(extra)
+    return env
+
+
+def start(module, args, log_path, env=None):
+    """Starts `python -m experiments.<module> <args>`, output to `log_path`."""
+    log = open(log_path, "w")
+    return subprocess.Popen(
+        [sys.executable, "-m", f"experiments.{module}", *args],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env or environment(),
+    )
+
+
+def start_cluster(module, args, log_dir, num_workers=2):
+    """Starts `num_workers` processes with a TF_CONFIG cluster on 127.0.0.1."""
+    addresses = [f"127.0.0.1:{port}" for port in free_ports(num_workers)]
+    workers = []
+    for index in range(num_workers):
+        tf_config = {"cluster": {"worker": addresses},
+                     "task": {"type": "worker", "index": index}}
+        workers.append(start(
+            module, args, Path(log_dir) / f"worker{index}.log",
+            environment(TF_CONFIG=json.dumps(tf_config)),
+        ))
+    return workers
+
+
+def stop(processes):
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait()

@@ -1,0 +1,102 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_bert_lab.models.lstm import build_lstm_classifier
+from keras_bert_lab.training import objectives, strategy as strategies
+from keras_bert_lab.training.loop import DistributedTrainer
+
+VOCABULARY, GLOBAL_BATCH = 40, 16
+
+
+def dataset(num_examples=64, seed=0):
+    rng = np.random.default_rng(seed)
+    token_ids = rng.integers(1, VOCABULARY, (num_examples, 10)).astype("int32")
+    token_ids[::3, 6:] = 0  # some padding
+    labels = (token_ids[:, 0] > VOCABULARY // 2).astype("int32")
+    return tf.data.Dataset.from_tensor_slices(({"token_ids": token_ids}, labels))
+
+
+def make_trainer(strategy, run_dir, initial_weights=None, learning_rate=0.1,
+                 optimizer=keras.optimizers.SGD):
+    with strategy.scope():
+        keras.utils.set_random_seed(1)
+        model = build_lstm_classifier(VOCABULARY, 8, 4, dropout=0.0)
+        if initial_weights is not None:
+            model.set_weights(initial_weights)
+        trainer = DistributedTrainer(
+            model, optimizer(learning_rate), objectives.classification,
+            strategy=strategy, run_dir=run_dir, verbose=False,
+            checkpoint_every_steps=2,
+        )
+    return trainer
+
+
+def test_two_replicas_give_the_same_weights_as_one_device(tmp_path):
+    """2 replicas x batch B == 1 replica x batch 2B, step for step."""
+    single = make_trainer(tf.distribute.get_strategy(), tmp_path / "single")
+    initial = single.model.get_weights()
+    mirrored = make_trainer(
+        strategies.create_strategy("mirrored"), tmp_path / "mirrored", initial
+    )
+    assert mirrored.strategy.num_replicas_in_sync == 2
+    data = dataset().batch(GLOBAL_BATCH)
+    single.fit(data, epochs=2)
+    mirrored.fit(data, epochs=2)
+    assert int(single.step.numpy()) == int(mirrored.step.numpy()) == 8
+    for expected, actual in zip(single.model.get_weights(), mirrored.model.get_weights()):
+        np.testing.assert_allclose(actual, expected, atol=1e-5)
+    moved = max(np.abs(w - w0).max() for w, w0 in zip(single.model.get_weights(), initial))
+    assert moved > 1e-3  # the comparison is not between untrained models
+
+
+def test_uneven_last_batch_reduces_exactly(tmp_path):
+    """54 examples: the last global batch of 6 splits unevenly; the metrics
+    still equal a single device's."""
+    single = make_trainer(tf.distribute.get_strategy(), tmp_path / "single")
+    mirrored = make_trainer(
+        strategies.create_strategy("mirrored"), tmp_path / "mirrored",
+        single.model.get_weights(),
+    )
+    data = dataset(54).batch(GLOBAL_BATCH)
+    expected = single.evaluate(data)
+    actual = mirrored.evaluate(data)
+    assert actual == pytest.approx(expected, abs=1e-6)
+
+
+def test_resumed_training_equals_uninterrupted_training(tmp_path):
+    def data():  # a new pipeline per call, as in a restarted process
+        return dataset().shuffle(64, seed=3).batch(GLOBAL_BATCH)
+
+    strategy = tf.distribute.get_strategy()
+
+    def trainer(run_dir):
+        return make_trainer(strategy, run_dir, initial, 1e-2, keras.optimizers.Adam)
+
+    initial = make_trainer(strategy, tmp_path / "init").model.get_weights()
+    uninterrupted = trainer(tmp_path / "a")
+    uninterrupted.fit(data(), epochs=3)
+
+    trainer(tmp_path / "b").fit(data(), epochs=1, steps_per_epoch=4)
+    # Interrupted after step 6: checkpoints are written every 2 steps.
+    trainer(tmp_path / "b").fit(data(), epochs=2, steps_per_epoch=3)
+    resumed = trainer(tmp_path / "b")
+    assert resumed.restore() == 6
+    history = resumed.fit(data(), epochs=3, steps_per_epoch=4)
+    assert [epoch["epoch"] for epoch in history] == [2, 3]
+    assert int(resumed.step.numpy()) == int(uninterrupted.step.numpy()) == 12
+    for expected, actual in zip(uninterrupted.model.get_weights(), resumed.model.get_weights()):
+        np.testing.assert_allclose(actual, expected, atol=1e-6)
+
+
+def test_best_weights_follow_validation_loss(tmp_path):
+    trainer = make_trainer(tf.distribute.get_strategy(), tmp_path)
+    data = dataset().batch(GLOBAL_BATCH)
+    history = trainer.fit(data, epochs=3, validation_dataset=data)
+    losses = [epoch["validation_loss"] for epoch in history]
+    best_epoch = int(np.argmin(losses))
+    trainer.restore_best_weights()
+    assert trainer.evaluate(data)["loss"] == pytest.approx(losses[best_epoch], abs=1e-6)
+    assert (tmp_path / "best.weights.h5").exists()
+    assert not list(tmp_path.glob("*.partial.*"))
