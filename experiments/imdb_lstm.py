@@ -25,7 +25,8 @@ def main(argv=None):
         classifier = build_lstm_classifier(
             len(vocabulary), embedding_dim=config.embedding_dim,
             lstm_units=config.lstm_units, num_lstm_layers=config.num_lstm_layers,
-            dropout=config.dropout,
+            embedding_dropout=config.embedding_dropout, dropout=config.dropout,
+            pooling=config.pooling,
         )
         optimizer = run.optimizer(keras.optimizers.Adam(run.learning_rate))
     metrics, history = train_text_classifier(

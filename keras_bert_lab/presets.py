@@ -18,9 +18,11 @@ class ImdbLstmPreset:
     embedding_dim: int = 128
     lstm_units: int = 64
     num_lstm_layers: int = 1
+    embedding_dropout: float = 0.2
     dropout: float = 0.4
+    pooling: str = "mean"
     batch_size: int = 32
-    epochs: int = 3
+    epochs: int = 4
     steps_per_epoch: int | None = None
     learning_rate: float = 1e-3
     max_train_examples: int | None = None
@@ -35,5 +37,133 @@ IMDB_LSTM_PRESETS = {
     "gpu": ImdbLstmPreset(
         vocabulary_size=30000, sequence_length=512, embedding_dim=256,
         lstm_units=128, num_lstm_layers=2, batch_size=64, epochs=4,
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class BertPretrainPreset:
+    """BERT pre-training (MLM + NSP) on IMDB unlabelled + train reviews."""
+
+    config_name: str = "mini"
+    vocabulary_size: int = 16000
+    sequence_length: int = 128
+    max_predictions: int = 20
+    batch_size: int = 32
+    epochs: int = 1
+    steps_per_epoch: int | None = None
+    learning_rate: float = 5e-4
+    warmup_fraction: float = 0.05
+    weight_decay: float = 0.01
+    validation_fraction: float = 0.02
+    max_documents: int | None = None
+
+
+BERT_PRETRAIN_PRESETS = {
+    "smoke": BertPretrainPreset(
+        config_name="tiny", vocabulary_size=300, sequence_length=32,
+        max_predictions=5, batch_size=8, epochs=1, validation_fraction=0.2,
+    ),
+    "cpu": BertPretrainPreset(),
+    "gpu": BertPretrainPreset(
+        config_name="small", vocabulary_size=30000, sequence_length=512,
+        max_predictions=77, batch_size=64, epochs=20, learning_rate=2e-4,
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class BertImdbPreset:
+    """BERT fine-tuned on IMDB sentiment (or trained from scratch)."""
+
+    config_name: str = "mini"
+    vocabulary_size: int = 16000
+    sequence_length: int = 256
+    batch_size: int = 32
+    epochs: int = 3
+    steps_per_epoch: int | None = None
+    learning_rate: float = 1e-4
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    dropout: float = 0.1
+    max_train_examples: int | None = None
+
+
+BERT_IMDB_PRESETS = {
+    "smoke": BertImdbPreset(
+        config_name="tiny", vocabulary_size=300, sequence_length=32,
+        batch_size=8, epochs=2,
+    ),
+    "cpu": BertImdbPreset(),
+    "gpu": BertImdbPreset(
+        config_name="small", vocabulary_size=30000, sequence_length=512,
+        batch_size=32, epochs=4, learning_rate=5e-5,
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TranslateFrEnPreset:
+    """The Transformer translator, French to English (Tatoeba fra-eng).
+
+    WordPiece vocabularies (cased English; French cased unless
+    `lowercase_source`) are learned from the training split only.
+    `learning_rate` scales the schedule of §5.3 of the paper
+    (`training.schedules.TransformerLearningRateSchedule`), with Adam
+    β2 = 0.98, ε = 1e-9. `batch_size` is per replica. `max_*` fields limit
+    a split (None: all of it); `max_test_sources` counts distinct test
+    sources, each scored against all its references. The split fractions
+    go to `data.fra_eng.load_fra_eng` (the tiny smoke corpus needs larger
+    ones to have a validation split at all).
+    """
+
+    source_vocabulary_size: int = 8000
+    target_vocabulary_size: int = 8000
+    lowercase_source: bool = False
+    sequence_length: int = 40
+    num_layers: int = 3
+    hidden_dim: int = 256
+    num_heads: int = 4
+    intermediate_dim: int = 1024
+    dropout: float = 0.1
+    normalize_first: bool = False
+    label_smoothing: float = 0.1
+    batch_size: int = 64
+    epochs: int = 10
+    steps_per_epoch: int | None = None
+    learning_rate: float = 1.0
+    warmup_steps: int = 4000
+    adam_beta_2: float = 0.98
+    adam_epsilon: float = 1e-9
+    beam_size: int = 4
+    length_penalty: float = 0.6
+    decode_batch_size: int = 64
+    xla_decoding: bool = True
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.1
+    max_train_pairs: int | None = None
+    max_validation_pairs: int | None = None
+    max_test_sources: int | None = None
+    reload_check_sources: int = 512
+    speed_sentences: int = 256
+    tensorboard_examples: int = 4
+
+
+TRANSLATE_FR_EN_PRESETS = {
+    "smoke": TranslateFrEnPreset(
+        source_vocabulary_size=120, target_vocabulary_size=120,
+        sequence_length=16, num_layers=1, hidden_dim=16, num_heads=2,
+        intermediate_dim=32, dropout=0.0, batch_size=8, epochs=2,
+        steps_per_epoch=30, warmup_steps=10, learning_rate=0.5,
+        decode_batch_size=8, xla_decoding=False,
+        validation_fraction=0.2, test_fraction=0.2,
+        reload_check_sources=8, speed_sentences=8, tensorboard_examples=2,
+    ),
+    "cpu": TranslateFrEnPreset(),
+    "gpu": TranslateFrEnPreset(
+        source_vocabulary_size=16000, target_vocabulary_size=16000,
+        sequence_length=64, num_layers=6, hidden_dim=512, num_heads=8,
+        intermediate_dim=2048, dropout=0.1, batch_size=256, epochs=30,
+        warmup_steps=4000,
     ),
 }

@@ -39,16 +39,9 @@ PRETRAINER_INPUT_NAMES = INPUT_NAMES + ("mask_positions",)
 
 
 def _initializer(stddev):
-    """BERT's truncated normal initializer, drawing new values at each call.
-
-    A Keras initializer seeded with an int, or left unseeded, returns the
-    same values every time it is called with the same shape, so the query,
-    key and value kernels of a block sharing it would start identical. A
-    `SeedGenerator` seed advances at each call.
-    """
-    return keras.initializers.TruncatedNormal(
-        stddev=stddev, seed=keras.random.SeedGenerator()
-    )
+    """BERT's truncated normal initializer (the layers give each sub-layer
+    its own copy, so no two weights start equal)."""
+    return keras.initializers.TruncatedNormal(stddev=stddev)
 
 
 def _inputs(names):

@@ -95,7 +95,7 @@ def train_text_classifier(run, data, *, classifier, optimizer, vocabulary,
     history = trainer.fit(
         dataset(train_texts, train_labels, shuffle=True),
         epochs=config.epochs,
-        steps_per_epoch=config.steps_per_epoch,
+        steps_per_epoch=run.steps_per_epoch(len(train_texts)),
         validation_dataset=dataset(
             data.validation.texts, data.validation.labels, shuffle=False
         ),

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import datetime
 import json
+import math
 import os
 import subprocess
 import time
@@ -174,6 +175,14 @@ class Run:
         return cls(
             experiment, args, config, strategy, run_dir, global_batch,
             learning_rate, time.time(),
+        )
+
+    def steps_per_epoch(self, num_examples):
+        """The preset's `steps_per_epoch`, else one pass over `num_examples`
+        in global batches. Fixed before training, so that learning-rate
+        schedules know the length of the run."""
+        return self.config.steps_per_epoch or math.ceil(
+            num_examples / self.global_batch_size
         )
 
     @property

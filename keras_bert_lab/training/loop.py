@@ -131,35 +131,69 @@ class DistributedTrainer:
 
     # ------------------------------------------------------------------ steps
 
+    @staticmethod
+    def _all_reduce_terms(terms, examples):
+        """Sums every term's total and count, and the example count, over
+        all replicas in ONE collective, inside the replica context.
+
+        One collective, issued before the gradients' all-reduce (the loss
+        needs its counts), keeps every replica's collectives in the same
+        order; several independent reductions may be issued in different
+        orders on different devices, which mixes them up or deadlocks.
+
+        Returns:
+            `({name: (global_total, global_count)}, global_examples)`.
+        """
+        names = sorted(terms)
+        local = tf.stack(
+            [terms[name].total for name in names]
+            + [terms[name].count for name in names]
+            + [examples]
+        )
+        reduced = tf.distribute.get_replica_context().all_reduce(
+            SUM, tf.stop_gradient(local)
+        )
+        sums = {
+            name: (reduced[index], reduced[len(names) + index])
+            for index, name in enumerate(names)
+        }
+        return sums, reduced[-1]
+
+    @staticmethod
+    def _examples(labels):
+        return tf.cast(tf.shape(tf.nest.flatten(labels)[0])[0], tf.float32)
+
     def _replica_train_step(self, features, labels):
-        replica = tf.distribute.get_replica_context()
         with tf.GradientTape() as tape:
             outputs = self.model(features, training=True)
             terms = self.objective(labels, outputs)
-            loss = tf.constant(0.0)
-            for name in LOSS_TERMS:
-                if name in terms:
-                    global_count = replica.all_reduce(SUM, terms[name].count)
-                    loss += terms[name].total / tf.maximum(global_count, 1.0)
+            sums, examples = self._all_reduce_terms(terms, self._examples(labels))
+            # Each replica's share of the global mean: the optimizer sums
+            # the replicas' gradients.
+            loss = tf.add_n([
+                terms[name].total / tf.maximum(sums[name][1], 1.0)
+                for name in LOSS_TERMS
+                if name in terms
+            ])
             scaled_loss = self.optimizer.scale_loss(loss)
         variables = self.model.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
-        examples = tf.cast(tf.shape(tf.nest.flatten(labels)[0])[0], tf.float32)
-        return terms, examples
+        return sums, examples
 
     def _replica_evaluate_step(self, features, labels):
         outputs = self.model(features, training=False)
-        return self.objective(labels, outputs)
+        return self._all_reduce_terms(
+            self.objective(labels, outputs), self._examples(labels)
+        )
 
-    def _reduce(self, per_replica_terms):
-        return {
-            name: (
-                self.strategy.reduce(SUM, term.total, axis=None),
-                self.strategy.reduce(SUM, term.count, axis=None),
-            )
-            for name, term in per_replica_terms.items()
-        }
+    def _first_replica(self, per_replica):
+        """The value of the first local replica (all replicas hold the same
+        all-reduced values)."""
+        return tf.nest.map_structure(
+            lambda value: self.strategy.experimental_local_results(value)[0],
+            per_replica,
+        )
 
     def _make_train_function(self):
         replica_step = self._replica_train_step
@@ -172,15 +206,14 @@ class DistributedTrainer:
             sums, examples = None, 0.0
             for _ in range(self.steps_per_execution):
                 features, labels = next(iterator)
-                terms, replica_examples = self.strategy.run(
-                    replica_step, args=(features, labels)
+                step_sums, step_examples = self._first_replica(
+                    self.strategy.run(replica_step, args=(features, labels))
                 )
-                reduced = self._reduce(terms)
-                sums = reduced if sums is None else {
+                sums = step_sums if sums is None else {
                     name: (sums[name][0] + total, sums[name][1] + count)
-                    for name, (total, count) in reduced.items()
+                    for name, (total, count) in step_sums.items()
                 }
-                examples += self.strategy.reduce(SUM, replica_examples, axis=None)
+                examples += step_examples
                 self.step.assign_add(1)
             return sums, examples
 
@@ -254,7 +287,7 @@ class DistributedTrainer:
         start_step = self.restore()
         if start_step >= total_steps:
             return []
-        if start_step and self.verbose and self.chief:
+        if start_step and self.chief:
             print(f"Resuming from step {start_step} of {total_steps}")
         stream = train_dataset.repeat().skip(start_step)
         iterator = iter(self._distribute(stream))
@@ -363,10 +396,10 @@ class DistributedTrainer:
             # Bucketed batches vary in length: trace once for any length.
             @tf.function(reduce_retracing=True)
             def evaluate_function(features, labels):
-                terms = self.strategy.run(
+                sums, _ = self._first_replica(self.strategy.run(
                     self._replica_evaluate_step, args=(features, labels)
-                )
-                return self._reduce(terms)
+                ))
+                return sums
 
             self._evaluate_function = evaluate_function
         sums = {}

@@ -83,38 +83,50 @@ def _tpu_configured():
     )
 
 
-def create_strategy(name="auto"):
-    """Creates the strategy called `name` (one of `STRATEGIES`).
-
-    `auto`: `TPUStrategy` when a TPU is configured, `MultiWorkerMirrored`
-    when `TF_CONFIG` names a cluster of more than one task, `Mirrored` when
-    more than one GPU is visible, `OneDevice` on a single GPU, the default
-    strategy otherwise. `mirrored` without GPUs mirrors over the logical CPU
-    devices (see `split_cpu`).
-    """
+def resolve_strategy_name(name):
+    """What `name` means on this machine: `auto` becomes `tpu` when a TPU
+    is configured, `multi_worker` when `TF_CONFIG` names a cluster of more
+    than one task, `mirrored` when more than one GPU is visible,
+    `one_device` on a single GPU, `default` otherwise."""
     if name not in STRATEGIES:
         raise StrategyError(
             f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}"
         )
     tf_config = read_tf_config()
+    if name != "auto":
+        return name
     # Physical devices: listing logical ones would start the runtime, which
     # MultiWorkerMirroredStrategy must configure first.
     gpus = tf.config.list_physical_devices("GPU")
-    if name == "auto":
-        cluster_size = sum(
-            len(addresses) for addresses in (tf_config or {"cluster": {}})["cluster"].values()
-        )
-        if _tpu_configured():
-            name = "tpu"
-        elif cluster_size > 1:
-            name = "multi_worker"
-        elif len(gpus) > 1:
-            name = "mirrored"
-        elif len(gpus) == 1:
-            name = "one_device"
-        else:
-            name = "default"
+    cluster = (tf_config or {"cluster": {}})["cluster"]
+    if _tpu_configured():
+        return "tpu"
+    if sum(len(addresses) for addresses in cluster.values()) > 1:
+        return "multi_worker"
+    if len(gpus) > 1:
+        return "mirrored"
+    return "one_device" if gpus else "default"
 
+
+_CREATED = {}
+
+
+def create_strategy(name="auto"):
+    """The strategy called `name` (one of `STRATEGIES`; see
+    `resolve_strategy_name` for `auto`). `mirrored` without GPUs mirrors
+    over the logical CPU devices (see `split_cpu`).
+
+    Each strategy is created once per process: the collective ops of two
+    strategies over the same devices share instance keys and collide.
+    """
+    name = resolve_strategy_name(name)
+    if name not in _CREATED:
+        _CREATED[name] = _create_strategy(name)
+    return _CREATED[name]
+
+
+def _create_strategy(name):
+    gpus = tf.config.list_physical_devices("GPU")
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "one_device":
@@ -126,7 +138,7 @@ def create_strategy(name="auto"):
             [device.name for device in tf.config.list_logical_devices("CPU")]
         )
     if name == "multi_worker":
-        if tf_config is None:
+        if read_tf_config() is None:
             raise StrategyError(
                 "--strategy=multi_worker needs TF_CONFIG describing the cluster"
             )

@@ -1,0 +1,152 @@
+"""Draw a BERT encoder's attention: one heatmap per layer and head for each sentence, and,
+with --head-summary TOKEN, what every head attends to from that token.
+
+The translator's attention is pending: `Translator` does not expose its attention weights yet
+(a `layer_outputs`-like method, as `BertEncoder` has, would let this module draw them)."""
+
+import tensorflow as tf
+
+from keras_bert_lab.analysis import loading, probe
+from keras_bert_lab.analysis.attention_plots import (
+    attention_heads_figure,
+    head_summary,
+    head_summary_figure,
+    render,
+    save_png,
+)
+from keras_bert_lab.analysis.presets import ATTENTION_MAPS_PRESETS
+from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser, write_text_atomically
+from keras_bert_lab.data.vocabulary import CLS_TOKEN, SEP_TOKEN
+from keras_bert_lab.models.serving import to_ragged_ids
+
+EXPERIMENT = "attention_maps"
+
+
+def build_parser():
+    parser = analysis_parser(__doc__, ATTENTION_MAPS_PRESETS)
+    parser.add_argument("--bert", default=None,
+                        help="BERT .keras file or run folder (BertEncoder, BertClassifier, "
+                        "BertPretrainer or raw-text classifier), or a keras-hub preset folder")
+    parser.add_argument("--bert-vocabulary", default=None,
+                        help="WordPiece vocabulary file, when --bert has no tokenizer")
+    parser.add_argument("--bert-cased", action="store_true",
+                        help="the BERT vocabulary keeps case")
+    parser.add_argument("--translator", default=None,
+                        help="a translation pipeline .keras (pending: not supported yet)")
+    parser.add_argument("--sentence", action="append", default=[],
+                        help="a sentence to draw (repeat the flag for several); default: "
+                        "two pairs of probe sentences (plot, star)")
+    parser.add_argument("--head-summary", default=None, metavar="TOKEN",
+                        help="also show, for this token (or word: its first piece), the "
+                        "tokens each head attends to most")
+    return parser
+
+
+def default_sentences():
+    """The first sentence of each sense of the first two probe words."""
+    occurrences = probe.load_probe_set()
+    words = list(dict.fromkeys(o.word for o in occurrences))[:2]
+    firsts = {}
+    for o in occurrences:
+        if o.word in words:
+            firsts.setdefault((o.word, o.sense), o.text)
+    return list(firsts.values())
+
+
+def find_token(tokens, query, lowercase):
+    """Position of `query` among `tokens`: an exact token, else the first piece of the word
+    whose `##` pieces join to it; None if absent."""
+    query = query.lower() if lowercase else query
+    if query in tokens:
+        return tokens.index(query)
+    for start, token in enumerate(tokens):
+        word, end = token, start + 1
+        while end < len(tokens) and tokens[end].startswith("##"):
+            word, end = word + tokens[end][2:], end + 1
+        if word == query and not token.startswith("##"):
+            return start
+    return None
+
+
+def summary_markdown(sentence, tokens, position, rows):
+    lines = [f"### {sentence}", "",
+             f"Attention from `{tokens[position]}` (position {position}).", "",
+             "| layer | head | attends most to |", "|---:|---:|---|"]
+    for row in rows:
+        top = ", ".join(f"`{token}`@{index} {weight:.2f}" for token, index, weight in row["top"])
+        lines.append(f"| {row['layer']} | {row['head']} | {top} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = build_parser()
+    run = AnalysisRun.start(EXPERIMENT, parser, ATTENTION_MAPS_PRESETS, argv)
+    args, config = run.args, run.config
+    if args.translator:
+        parser.error("--translator is pending: Translator does not expose its attention "
+                     "weights yet; use --bert")
+    if not (args.bert or config.random_models):
+        parser.error("give --bert (or --preset smoke for a tiny random BERT)")
+    sentences = args.sentence or default_sentences()
+    try:
+        encoder, tokenizer = (
+            loading.load_bert(args.bert, args.bert_vocabulary, lowercase=not args.bert_cased)
+            if args.bert
+            else loading.random_bert(sentences, config.random_vocabulary_size,
+                                     config.random_bert_config)
+        )
+        token_ids = to_ragged_ids(tokenizer(tf.constant(sentences))).to_list()
+        outputs = probe.bert_layer_outputs(encoder, token_ids, config.batch_size)
+    except (probe.ProbeError, loading.LoadError) as error:
+        parser.error(str(error))
+
+    all_tokens = [[CLS_TOKEN] + [tokenizer.id_to_token(i) for i in ids] + [SEP_TOKEN]
+                  for ids in token_ids]
+    positions = [find_token(tokens, args.head_summary, tokenizer.lowercase)
+                 if args.head_summary else None for tokens in all_tokens]
+    if args.head_summary and all(position is None for position in positions):
+        parser.error(f"--head-summary {args.head_summary!r} is in none of the sentences")
+
+    writer = tf.summary.create_file_writer(str(run.run_dir))
+    records, summaries = [], []
+    with writer.as_default(step=0):
+        for number, (sentence, tokens, position, output) in enumerate(
+            zip(sentences, all_tokens, positions, outputs), start=1
+        ):
+            weights = output["attention_weights"]  # [layers, heads, T, T]
+            files = []
+            for layer, layer_weights in enumerate(weights, start=1):
+                figure = attention_heads_figure(
+                    layer_weights, tokens, f"sentence {number}, layer {layer}: {sentence}",
+                    max_columns=config.max_columns,
+                )
+                image = render(figure)
+                path = run.run_dir / "attention" / f"sentence_{number}" / f"layer_{layer}.png"
+                save_png(image, path)
+                tf.summary.image(f"attention/sentence_{number}/layer_{layer}", image[None],
+                                 description=sentence)
+                files.append(str(path.relative_to(run.run_dir)))
+            record = {"sentence": sentence, "tokens": tokens, "files": files}
+            if position is not None:
+                rows = head_summary(weights, tokens, position, config.top_k)
+                image = render(head_summary_figure(weights, tokens, position))
+                path = run.run_dir / "head_summary" / f"sentence_{number}.png"
+                save_png(image, path)
+                tf.summary.image(f"head_summary/sentence_{number}", image[None],
+                                 description=f"{args.head_summary}: {sentence}")
+                record["head_summary"] = {"position": position, "heads": rows,
+                                          "file": str(path.relative_to(run.run_dir))}
+                summaries.append(summary_markdown(sentence, tokens, position, rows))
+            records.append(record)
+    writer.flush()
+    if summaries:
+        write_text_atomically(run.run_dir / "head_summary.md", "\n".join(summaries))
+        print("\n".join(summaries))
+    return run.write_results(
+        {"sentences": len(sentences), "layers": encoder.num_layers, "heads": encoder.num_heads},
+        extra={"sentences": records, "bert": args.bert, "head_summary_token": args.head_summary},
+    )
+
+
+if __name__ == "__main__":
+    main()

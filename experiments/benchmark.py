@@ -1,0 +1,95 @@
+"""Benchmark training steps, decoding, input pipelines and memory against keras-hub.
+
+    python -m experiments.benchmark --json benchmark.json
+    python -m experiments.benchmark --tiny --sections bert,lstm
+
+See `keras_bert_lab.benchmarking` for what is measured and how.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+
+from keras_bert_lab import benchmarking
+
+# Flags that override single `BenchmarkConfig` fields.
+_OVERRIDES = {
+    "num_layers": int, "hidden_dim": int, "num_heads": int,
+    "intermediate_dim": int, "vocabulary_size": int, "sequence_length": int,
+    "batch_size": int, "repetitions": int, "steps_per_repetition": int,
+    "warmup_steps": int, "matmul_size": int, "decode_batch_size": int,
+    "decode_length": int, "decode_repetitions": int, "pipeline_texts": int,
+    "lstm_repetitions": int,
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--preset", choices=sorted(benchmarking.BENCHMARK_PRESETS),
+                        default="default",
+                        help="default: BERT-mini sizes, sequence 128, batch 32; "
+                        "tiny: every field in seconds (tests)")
+    parser.add_argument("--tiny", action="store_const", const="tiny", dest="preset",
+                        help="same as --preset tiny")
+    for name, kind in _OVERRIDES.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
+                            help="override the preset's value")
+    parser.add_argument("--jit", choices=("both", "on", "off"), default="both",
+                        help="time the BERT steps with and/or without XLA")
+    parser.add_argument("--sections", default=",".join(benchmarking.SECTIONS),
+                        help="comma-separated subset of "
+                        + ",".join(benchmarking.SECTIONS))
+    parser.add_argument("--json", default=None, metavar="OUT",
+                        help="write every result to this JSON file")
+    parser.add_argument("--markdown", default=None, metavar="OUT",
+                        help="also write the markdown table to this file")
+    parser.add_argument("--quiet", action="store_true",
+                        help="do not print the markdown table")
+    return parser.parse_args(argv)
+
+
+def make_config(args):
+    """The preset with the command line's overrides."""
+    changes = {name: getattr(args, name) for name in _OVERRIDES
+               if getattr(args, name) is not None}
+    changes["jit_modes"] = {"both": (False, True), "on": (True,),
+                            "off": (False,)}[args.jit]
+    return dataclasses.replace(benchmarking.BENCHMARK_PRESETS[args.preset], **changes)
+
+
+def _write_atomically(path, text):
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=folder, delete=False,
+                                     suffix=".tmp") as file:
+        file.write(text)
+    os.replace(file.name, path)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    config = make_config(args)
+    sections = tuple(s for s in args.sections.split(",") if s)
+    log = (lambda *_: None) if args.quiet else print
+    results = benchmarking.run_benchmark(config, sections, log=log)
+    results["command"] = [sys.executable, "-m", "experiments.benchmark",
+                          *(sys.argv[1:] if argv is None else argv)]
+    results["preset"] = args.preset
+    report = benchmarking.markdown_report(results)
+    results["markdown"] = report
+    if args.json:
+        _write_atomically(args.json, json.dumps(results, indent=2) + "\n")
+    if args.markdown:
+        _write_atomically(args.markdown, report)
+    log(report)
+    return results
+
+
+if __name__ == "__main__":
+    main()

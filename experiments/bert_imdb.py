@@ -1,0 +1,72 @@
+"""Fine-tune BERT on IMDB sentiment, from a `bert_pretrain` run or from
+scratch (`--no-pretrain`)."""
+
+from pathlib import Path
+
+from keras_bert_lab.data.imdb import load_imdb
+from keras_bert_lab.data.vocabulary import train_wordpiece_vocabulary
+from keras_bert_lab.models.bert import BertClassifier, BertEncoder
+from keras_bert_lab.presets import BERT_IMDB_PRESETS
+from keras_bert_lab.training.classification import train_text_classifier
+from keras_bert_lab.training.experiment import Run, experiment_parser
+from keras_bert_lab.training.optimizers import bert_adamw
+from keras_bert_lab.training.pretraining import load_pretrained_encoder
+
+EXPERIMENT = "bert_imdb"
+
+
+def main(argv=None):
+    parser = experiment_parser(__doc__, BERT_IMDB_PRESETS)
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--init-from", default=None, metavar="RUN_DIR",
+                       help="a bert_pretrain run folder (default: "
+                       "<logdir>/bert_pretrain/<preset>)")
+    start.add_argument("--no-pretrain", action="store_true",
+                       help="train the encoder from scratch")
+    run = Run.start(EXPERIMENT, parser, BERT_IMDB_PRESETS, argv)
+    config, args = run.config, run.args
+    data = load_imdb(args.data_dir, seed=args.seed)
+    num_train = len(data.train.texts[: config.max_train_examples or None])
+    total_steps = config.epochs * run.steps_per_epoch(num_train)
+
+    with run.strategy.scope():
+        if args.no_pretrain:
+            vocabulary = train_wordpiece_vocabulary(
+                data.train.texts, config.vocabulary_size, lowercase=True,
+                cache_dir=run.run_dir / "vocabulary",
+            )
+            encoder = BertEncoder.from_config_name(
+                config.config_name, len(vocabulary),
+                max_sequence_length=config.sequence_length,
+            )
+            start_point = "scratch"
+        else:
+            init_dir = Path(args.init_from or Path(args.logdir) / "bert_pretrain" / args.preset)
+            try:
+                encoder, vocabulary = load_pretrained_encoder(init_dir)
+            except FileNotFoundError as error:
+                parser.error(str(error))
+            start_point = str(init_dir)
+        classifier = BertClassifier(encoder, dropout=config.dropout)
+        optimizer = run.optimizer(bert_adamw(
+            run.learning_rate, total_steps, config.warmup_fraction,
+            config.weight_decay,
+        ))
+    metrics, history = train_text_classifier(
+        run, data, classifier=classifier, optimizer=optimizer,
+        vocabulary=vocabulary, lowercase=True, bert_inputs=True,
+    )
+    run.log_hparams(metrics)
+    name = f"BERT-{encoder.num_layers}L/{encoder.hidden_dim}H"
+    return run.write_results(
+        metrics, data.source,
+        extra={
+            "model": name + (" from scratch" if args.no_pretrain else " pre-trained"),
+            "start_point": start_point,
+            "history": history,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

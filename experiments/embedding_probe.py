@@ -1,0 +1,110 @@
+"""Probe static and contextual word vectors on ambiguous words: word2vec, the LSTM's
+embedding table and hidden states, and every BERT layer."""
+
+from keras_bert_lab.analysis import loading, probe
+from keras_bert_lab.analysis.attention_plots import render, save_png
+from keras_bert_lab.analysis.presets import EMBEDDING_PROBE_PRESETS
+from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser, write_text_atomically
+from keras_bert_lab.training.experiment import write_json_atomically
+
+EXPERIMENT = "embedding_probe"
+
+
+def build_parser():
+    parser = analysis_parser(__doc__, EMBEDDING_PROBE_PRESETS)
+    parser.add_argument("--word2vec", default=None,
+                        help="run folder of experiments.word2vec_imdb")
+    parser.add_argument("--lstm", default=None,
+                        help="run folder of experiments.imdb_lstm, or its model.keras")
+    parser.add_argument("--bert", default=None,
+                        help="BERT .keras file or run folder (BertEncoder, BertClassifier, "
+                        "BertPretrainer or raw-text classifier), or a keras-hub preset folder")
+    parser.add_argument("--bert-vocabulary", default=None,
+                        help="WordPiece vocabulary file, when --bert has no tokenizer")
+    parser.add_argument("--bert-cased", action="store_true",
+                        help="the BERT vocabulary keeps case")
+    parser.add_argument("--probe-set", default=str(probe.PROBE_SENTENCES),
+                        help="probe sentences JSON")
+    return parser
+
+
+def collect_sources(run, occurrences):
+    """Every source's `ProbeSource`s, from the given paths or, with a smoke preset, from
+    tiny random models."""
+    args, config = run.args, run.config
+    texts = [o.text for o in occurrences]
+    random = config.random_models
+    sources = []
+    if args.word2vec or random:
+        vectors, tokenizer = (
+            loading.load_word2vec(args.word2vec) if args.word2vec
+            else loading.random_word2vec(texts, config.random_vocabulary_size,
+                                         config.random_embedding_dim, seed=args.seed)
+        )
+        sources.append(probe.word2vec_source(vectors, tokenizer, occurrences))
+    if args.lstm or random:
+        classifier, tokenizer = (
+            loading.load_lstm(args.lstm) if args.lstm
+            else loading.random_lstm(texts, config.random_vocabulary_size,
+                                     config.random_embedding_dim, config.random_lstm_layers)
+        )
+        sources += probe.lstm_sources(classifier, tokenizer, occurrences)
+    if args.bert or random:
+        encoder, tokenizer = (
+            loading.load_bert(args.bert, args.bert_vocabulary, lowercase=not args.bert_cased)
+            if args.bert
+            else loading.random_bert(texts, config.random_vocabulary_size,
+                                     config.random_bert_config)
+        )
+        sources += probe.bert_sources(encoder, tokenizer, occurrences, config.batch_size)
+    return sources
+
+
+def main(argv=None):
+    parser = build_parser()
+    run = AnalysisRun.start(EXPERIMENT, parser, EMBEDDING_PROBE_PRESETS, argv)
+    args = run.args
+    if not (args.word2vec or args.lstm or args.bert or run.config.random_models):
+        parser.error("give at least one of --word2vec, --lstm, --bert "
+                     "(or --preset smoke for tiny random models)")
+    try:
+        occurrences = probe.load_probe_set(args.probe_set)
+        sources = collect_sources(run, occurrences)
+    except (probe.ProbeError, loading.LoadError) as error:
+        parser.error(str(error))
+
+    summaries, per_word = {}, {}
+    for source in sources:
+        similarities = probe.sense_similarities(source.vectors, occurrences)
+        probe.check_static(source, similarities)
+        summaries[source.name] = {
+            "family": source.family,
+            "static": source.static,
+            "dim": int(source.vectors.shape[1]),
+            "within": similarities["within"],
+            "across": similarities["across"],
+            "separation": similarities["separation"],
+            "unknown_words": list(source.unknown_words),
+        }
+        per_word[source.name] = similarities["words"]
+
+    table = probe.markdown_table(summaries)
+    write_text_atomically(run.run_dir / "probe_results.md", table)
+    save_png(render(probe.separation_figure(summaries)), run.run_dir / "separation.png")
+    probe.write_projector(run.run_dir / "projector", sources, occurrences)
+    write_json_atomically(run.run_dir / "per_word.json", per_word)
+    print(table)
+    return run.write_results(
+        {name: row["separation"] for name, row in summaries.items()},
+        extra={
+            "sources": summaries,
+            "probe_set": args.probe_set,
+            "words": len(dict.fromkeys(o.word for o in occurrences)),
+            "sentences": len(occurrences),
+            "inputs": {"word2vec": args.word2vec, "lstm": args.lstm, "bert": args.bert},
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""The models an analysis looks at, with their tokenizers: trained ones from disk, or tiny
+random ones (vocabularies learned from the given texts) for smoke runs.
+
+Every loader returns `(model or table, tokenizer)`; a path that cannot be used raises
+`LoadError` with a one-line message.
+"""
+
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from keras_bert_lab.data.sources import one_line
+from keras_bert_lab.data.vocabulary import (
+    RESERVED_TOKENS,
+    make_wordpiece_tokenizer,
+    train_word_vocabulary,
+)
+from keras_bert_lab.models.bert import BertEncoder, load_keras_hub_bert
+from keras_bert_lab.models.lstm import build_lstm_classifier
+from keras_bert_lab.models.serving import RawTextClassifier
+
+WORD2VEC_VECTORS = "vectors.npy"
+WORD2VEC_VOCABULARY = "vocabulary.txt"
+MODEL_FILE = "model.keras"
+
+
+class LoadError(ValueError):
+    """A model cannot be loaded for analysis. The message is one line."""
+
+    def __init__(self, message):
+        super().__init__(one_line(message))
+
+
+def read_vocabulary(path):
+    """A vocabulary file, one token per line -> list of str."""
+    try:
+        tokens = Path(path).read_text(encoding="utf-8").split("\n")
+    except OSError as error:
+        raise LoadError(f"cannot read vocabulary {path}: {error.strerror}") from None
+    tokens = tokens[:-1] if tokens and tokens[-1] == "" else tokens
+    if tokens[: len(RESERVED_TOKENS)] != list(RESERVED_TOKENS):
+        raise LoadError(f"vocabulary {path} does not start with {' '.join(RESERVED_TOKENS)}")
+    return tokens
+
+
+def load_word2vec(run_dir):
+    """A word2vec run folder -> (`vectors` float32 `[vocabulary_size, dim]`, word tokenizer)."""
+    run_dir = Path(run_dir)
+    vectors_path = run_dir / WORD2VEC_VECTORS
+    if not vectors_path.is_file():
+        raise LoadError(f"{run_dir} is not a word2vec run folder (no {WORD2VEC_VECTORS})")
+    vocabulary = read_vocabulary(run_dir / WORD2VEC_VOCABULARY)
+    vectors = np.load(vectors_path)
+    if vectors.ndim != 2 or len(vectors) != len(vocabulary):
+        raise LoadError(f"{vectors_path} has shape {vectors.shape} for "
+                        f"{len(vocabulary)} vocabulary tokens")
+    return vectors, make_wordpiece_tokenizer(vocabulary, lowercase=True)
+
+
+def _load_keras(path):
+    path = Path(path)
+    if path.is_dir():
+        path = path / MODEL_FILE
+    if not path.is_file():
+        raise LoadError(f"{path} does not exist")
+    try:
+        return keras.saving.load_model(path)
+    except Exception as error:  # noqa: BLE001 - Keras raises many kinds; one line for all.
+        raise LoadError(f"cannot load {path}: {error}") from None
+
+
+def load_lstm(path):
+    """An LSTM run folder or its `model.keras` (a `RawTextClassifier`) ->
+    (the LSTM classifier, its word tokenizer)."""
+    model = _load_keras(path)
+    classifier = getattr(model, "classifier", None)
+    names = {layer.name for layer in getattr(classifier, "layers", [])}
+    if not isinstance(model, RawTextClassifier) or "token_embedding" not in names:
+        raise LoadError(f"{path} is not a raw-text LSTM classifier (experiments.imdb_lstm)")
+    return classifier, model.tokenizer
+
+
+def load_bert(path, vocabulary_path=None, lowercase=True):
+    """A BERT encoder and its tokenizer.
+
+    Args:
+        path: a `.keras` file (or a run folder with `model.keras`) holding a `BertEncoder`,
+            a model with an `.encoder` (`BertClassifier`, `BertPretrainer`) or a
+            `RawTextClassifier` around a `BertClassifier`; or a keras-hub preset folder
+            (Keras or Hugging Face format).
+        vocabulary_path: the WordPiece vocabulary file, unless the model carries its
+            tokenizer (`RawTextClassifier`, keras-hub preset).
+        lowercase: whether that vocabulary is uncased.
+
+    Returns:
+        `(encoder, tokenizer)`.
+    """
+    path = Path(path)
+    if path.is_dir() and not (path / MODEL_FILE).exists():
+        try:
+            encoder, vocabulary = load_keras_hub_bert(str(path))
+        except Exception as error:  # noqa: BLE001
+            raise LoadError(f"{path} is neither a run folder nor a BERT preset: {error}") from None
+        return encoder, make_wordpiece_tokenizer(vocabulary, lowercase=lowercase)
+    model = _load_keras(path)
+    tokenizer = None
+    if isinstance(model, RawTextClassifier):
+        model, tokenizer = model.classifier, model.tokenizer
+    encoder = model if isinstance(model, BertEncoder) else getattr(model, "encoder", None)
+    if not isinstance(encoder, BertEncoder):
+        raise LoadError(f"{path} holds a {type(model).__name__}, not a BERT model")
+    if tokenizer is None:
+        if vocabulary_path is None:
+            raise LoadError(f"{path} has no tokenizer: give its WordPiece vocabulary file")
+        tokenizer = make_wordpiece_tokenizer(read_vocabulary(vocabulary_path),
+                                             lowercase=lowercase)
+    return encoder, tokenizer
+
+
+def random_word2vec(texts, vocabulary_size, embedding_dim, seed=0):
+    """A random `[vocabulary_size, dim]` table over the words of `texts`, and its tokenizer."""
+    vocabulary = train_word_vocabulary(texts, vocabulary_size, lowercase=True)
+    vectors = np.random.default_rng(seed).normal(size=(len(vocabulary), embedding_dim))
+    return vectors.astype(np.float32), make_wordpiece_tokenizer(vocabulary, lowercase=True)
+
+
+def random_lstm(texts, vocabulary_size, embedding_dim, num_lstm_layers):
+    """An untrained LSTM classifier (final-state pooling) over the words of `texts`, and its
+    tokenizer."""
+    vocabulary = train_word_vocabulary(texts, vocabulary_size, lowercase=True)
+    classifier = build_lstm_classifier(
+        len(vocabulary), embedding_dim=embedding_dim, lstm_units=embedding_dim // 2,
+        num_lstm_layers=num_lstm_layers, pooling="last",
+    )
+    return classifier, make_wordpiece_tokenizer(vocabulary, lowercase=True)
+
+
+def random_bert(texts, vocabulary_size, config_name, max_sequence_length=128):
+    """An untrained `BertEncoder` of a `BERT_CONFIGS` size, without dropout, and a tokenizer
+    for the words of `texts` (whole words: a WordPiece vocabulary learned from a few sentences
+    would split most words into letters)."""
+    vocabulary = train_word_vocabulary(texts, vocabulary_size, lowercase=True)
+    encoder = BertEncoder.from_config_name(
+        config_name, vocabulary_size=len(vocabulary),
+        max_sequence_length=max_sequence_length, dropout=0.0,
+    )
+    return encoder, make_wordpiece_tokenizer(vocabulary, lowercase=True)

@@ -1,0 +1,92 @@
+"""End-to-end runs of `bert_pretrain` and `bert_imdb` on a tiny IMDB."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from tensorboard.backend.event_processing import event_accumulator
+
+from experiments import bert_imdb, bert_pretrain
+from tests.experiments import cluster
+
+
+def smoke_args(data_dir, logdir, *extra):
+    return ["--preset", "smoke", "--data-dir", str(data_dir), "--logdir",
+            str(logdir), "--quiet", *extra]
+
+
+def test_pretrain_then_fine_tune(tiny_imdb_dir, tmp_path):
+    pretrained = bert_pretrain.main(smoke_args(tiny_imdb_dir, tmp_path))
+    metrics = pretrained["metrics"]
+    for key in ("validation_mlm_accuracy", "validation_nsp_accuracy",
+                "validation_mlm_loss", "validation_nsp_loss", "optimizer_steps"):
+        assert metrics[key] is not None, key
+    pretrain_dir = tmp_path / "bert_pretrain" / "smoke"
+    events = event_accumulator.EventAccumulator(str(pretrain_dir / "train"))
+    events.Reload()
+    assert {"mlm_loss", "nsp_loss", "mlm_accuracy", "nsp_accuracy", "loss"} <= set(
+        events.Tags()["tensors"]
+    )
+
+    fine_tuned = bert_imdb.main(smoke_args(tiny_imdb_dir, tmp_path))
+    assert fine_tuned["start_point"] == str(pretrain_dir)
+    assert fine_tuned["metrics"]["test_examples"] == 80
+    run_dir = tmp_path / "bert_imdb" / "smoke"
+    script = textwrap.dedent(f"""
+        import keras, numpy as np, tensorflow as tf
+        import keras_bert_lab.models.bert, keras_bert_lab.models.serving
+        model = keras.saving.load_model({str(run_dir / "model.keras")!r})
+        probabilities = np.asarray(model(tf.constant(["Superb!", "", "dull " * 500])))
+        assert probabilities.shape == (3, 2) and np.isfinite(probabilities).all()
+        print("RAW STRINGS OK")
+    """)
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                             text=True, timeout=300, env=cluster.environment())
+    assert "RAW STRINGS OK" in process.stdout, process.stderr[-3000:]
+
+
+def test_fine_tuning_without_a_pretrained_encoder_is_a_clear_error(
+    tiny_imdb_dir, tmp_path, capsys
+):
+    with pytest.raises(SystemExit):
+        bert_imdb.main(smoke_args(tiny_imdb_dir, tmp_path))
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "encoder.keras not found" in errors[0]
+
+
+def test_from_scratch_under_mirrored(tiny_imdb_dir, tmp_path):
+    results = bert_imdb.main(smoke_args(
+        tiny_imdb_dir, tmp_path, "--no-pretrain", "--strategy", "mirrored",
+        "--cpu-devices", "2",
+    ))
+    assert results["replicas"] == 2 and results["start_point"] == "scratch"
+
+
+def test_pretraining_under_mirrored(tiny_imdb_dir, tmp_path):
+    results = bert_pretrain.main(smoke_args(
+        tiny_imdb_dir, tmp_path, "--strategy", "mirrored", "--cpu-devices", "2",
+    ))
+    assert results["replicas"] == 2
+    assert results["metrics"]["optimizer_steps"] > 0
+
+
+@pytest.mark.parametrize("module, extra", [
+    ("bert_pretrain", []),
+    ("bert_imdb", ["--no-pretrain"]),
+])
+def test_multi_worker_cluster_of_two_processes(tiny_imdb_dir, tmp_path, module, extra):
+    workers = cluster.start_cluster(
+        module,
+        smoke_args(tiny_imdb_dir, tmp_path / "logs", "--strategy", "multi_worker", *extra),
+        tmp_path,
+    )
+    try:
+        codes = [worker.wait(timeout=300) for worker in workers]
+    finally:
+        cluster.stop(workers)
+    logs = [(tmp_path / f"worker{i}.log").read_text()[-3000:] for i in range(2)]
+    assert codes == [0, 0], logs
+    results = json.loads((tmp_path / "logs" / module / "smoke" / "results.json").read_text())
+    assert results["strategy"] == "multi_worker" and results["replicas"] == 2
