@@ -14,7 +14,7 @@ from keras_bert_lab.analysis.attention_plots import (
     render,
     save_png,
 )
-from keras_bert_lab.analysis.presets import ATTENTION_MAPS_PRESETS
+from keras_bert_lab.presets import ATTENTION_MAPS_PRESETS
 from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser, write_text_atomically
 from keras_bert_lab.data.vocabulary import CLS_TOKEN, SEP_TOKEN
 from keras_bert_lab.models.serving import to_ragged_ids

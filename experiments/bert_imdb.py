@@ -8,7 +8,7 @@ from keras_bert_lab.data.vocabulary import train_wordpiece_vocabulary
 from keras_bert_lab.models.bert import BertClassifier, BertEncoder
 from keras_bert_lab.presets import BERT_IMDB_PRESETS
 from keras_bert_lab.training.classification import train_text_classifier
-from keras_bert_lab.training.experiment import Run, experiment_parser
+from keras_bert_lab.training.experiment import Run, command_line, experiment_parser
 from keras_bert_lab.training.optimizers import bert_adamw
 from keras_bert_lab.training.pretraining import load_pretrained_encoder
 
@@ -69,4 +69,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    command_line(main)

@@ -2,7 +2,7 @@
 
 from keras_bert_lab.data.imdb import load_imdb
 from keras_bert_lab.presets import BERT_PRETRAIN_PRESETS
-from keras_bert_lab.training.experiment import Run, experiment_parser
+from keras_bert_lab.training.experiment import Run, command_line, experiment_parser
 from keras_bert_lab.training.pretraining import pretrain_bert
 
 EXPERIMENT = "bert_pretrain"
@@ -21,4 +21,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    command_line(main)

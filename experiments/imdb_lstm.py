@@ -7,7 +7,7 @@ from keras_bert_lab.data.vocabulary import train_word_vocabulary
 from keras_bert_lab.models.lstm import build_lstm_classifier
 from keras_bert_lab.presets import IMDB_LSTM_PRESETS
 from keras_bert_lab.training.classification import train_text_classifier
-from keras_bert_lab.training.experiment import Run, experiment_parser
+from keras_bert_lab.training.experiment import Run, command_line, experiment_parser
 
 EXPERIMENT = "imdb_lstm"
 
@@ -40,4 +40,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    command_line(main)

@@ -2,7 +2,7 @@
 
 from keras_bert_lab.data.fra_eng import load_fra_eng
 from keras_bert_lab.presets import TRANSLATE_FR_EN_PRESETS
-from keras_bert_lab.training.experiment import Run, experiment_parser
+from keras_bert_lab.training.experiment import Run, command_line, experiment_parser
 from keras_bert_lab.training.translation import (
     build_translator,
     train_translator,
@@ -40,4 +40,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    command_line(main)

@@ -1,20 +1,20 @@
 """Train skip-gram word2vec (negative sampling) on IMDB train + unlabelled reviews."""
 
-import math
 import os
 
 import keras
 import numpy as np
 
 from keras_bert_lab.analysis.loading import WORD2VEC_VECTORS, WORD2VEC_VOCABULARY
-from keras_bert_lab.analysis.presets import WORD2VEC_IMDB_PRESETS
+from keras_bert_lab.presets import WORD2VEC_IMDB_PRESETS
 from keras_bert_lab.analysis.probe import nearest_words
 from keras_bert_lab.analysis.runs import write_text_atomically
 from keras_bert_lab.data import skipgrams
 from keras_bert_lab.data.imdb import load_imdb
 from keras_bert_lab.data.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary
-from keras_bert_lab.models.word2vec import Word2Vec, negative_sampling_objective
-from keras_bert_lab.training.experiment import Run, experiment_parser
+from keras_bert_lab.models.word2vec import Word2Vec
+from keras_bert_lab.training.objectives import negative_sampling_objective
+from keras_bert_lab.training.experiment import Run, command_line, experiment_parser
 from keras_bert_lab.training.loop import DistributedTrainer
 
 EXPERIMENT = "word2vec_imdb"
@@ -55,9 +55,7 @@ def main(argv=None):
         num_negatives=config.num_negatives, batch_size=run.global_batch_size,
         keep_probabilities=keep, shuffle_texts=config.shuffle_texts, seed=run.args.seed,
     )
-    steps_per_epoch = config.steps_per_epoch or max(
-        1, math.ceil(pairs_per_epoch / run.global_batch_size)
-    )
+    steps_per_epoch = run.steps_per_epoch(max(pairs_per_epoch, 1))
 
     with run.strategy.scope():
         model = Word2Vec(len(vocabulary), config.embedding_dim, name="word2vec")
@@ -97,4 +95,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    command_line(main)

@@ -1,10 +1,7 @@
 """Word2vec: skip-gram with negative sampling (SGNS), the static word vectors of the suite."""
 
 import keras
-import tensorflow as tf
 from keras import ops
-
-from keras_bert_lab.training.objectives import Term
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
@@ -81,30 +78,3 @@ class Word2Vec(keras.Model):
             "vocabulary_size": self.vocabulary_size,
             "embedding_dim": self.embedding_dim,
         }
-
-
-def negative_sampling_objective(labels, logits):
-    """The SGNS loss, as a `keras_bert_lab.training.objectives` objective.
-
-    Per pair: `-log σ(v_c·v_t) - Σ_negatives log σ(-v_n·v_t)` (eq. 4 of Mikolov et al.,
-    2013b), i.e. a sigmoid cross-entropy per context summed over the contexts (the tutorial's
-    softmax over the contexts is a different loss). `accuracy` is the share of pairs whose true
-    context outscores all its negatives.
-
-    Args:
-        labels: float `[batch_size, num_contexts]`, 1 for the true context, 0 for negatives.
-        logits: `[batch_size, num_contexts]`.
-    """
-    labels = tf.cast(labels, tf.float32)
-    logits = tf.cast(logits, tf.float32)
-    pair_losses = tf.reduce_sum(
-        tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), axis=-1
-    )
-    true_logits = tf.reduce_sum(labels * logits, axis=-1)
-    best_negative = tf.reduce_max(tf.where(labels > 0, -float("inf"), logits), axis=-1)
-    correct = true_logits > best_negative  # strict: all-zero logits at the start are wrong
-    pairs = tf.cast(tf.shape(pair_losses)[0], tf.float32)
-    return {
-        "loss": Term(tf.reduce_sum(pair_losses), pairs),
-        "accuracy": Term(tf.reduce_sum(tf.cast(correct, tf.float32)), pairs),
-    }

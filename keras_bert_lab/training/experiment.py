@@ -14,6 +14,7 @@ import json
 import math
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -264,6 +265,19 @@ class Run:
             flags.append(flag if value is True else f"{flag}={value}")
         flags += [f"--set={assignment}" for assignment in self.args.set]
         return flags
+
+
+def command_line(main):
+    """Runs an experiment's `main()`, turning the errors a user can act on
+    (bad data, a lost worker) into one line on stderr and exit status 1."""
+    from keras_bert_lab.data.sources import DataError
+    from keras_bert_lab.training.loop import ClusterError
+
+    try:
+        main()
+    except (DataError, ClusterError) as error:
+        program = Path(sys.argv[0]).stem
+        sys.exit(f"{program}: error: {error}")
 
 
 def machine_description():

@@ -37,6 +37,10 @@ from keras_bert_lab.training.strategy import is_chief
 SUM = tf.distribute.ReduceOp.SUM
 
 
+class ClusterError(RuntimeError):
+    """A worker of a multi-worker run is gone; the message is one line."""
+
+
 def ratios(sums):
     """`{name: (total, count)}` -> `{name: total / count}`, plus `loss`, the
     sum of the loss terms, when there are several."""
@@ -117,12 +121,14 @@ class DistributedTrainer:
             step=self.step,
             best_validation_loss=self.best_validation_loss,
         )
-        # Every worker saves (saving is collective); only the chief keeps it.
-        checkpoint_dir = os.path.join(self.run_dir, "checkpoints")
-        if not self.chief:
-            checkpoint_dir = tempfile.mkdtemp(prefix="kbl-worker-checkpoint-")
+        # Every worker saves (saving is collective) but only the chief's
+        # copy is kept; every worker restores from the chief's.
+        self.checkpoint_dir = os.path.join(self.run_dir, "checkpoints")
         self.checkpoint_manager = tf.train.CheckpointManager(
-            self.checkpoint, checkpoint_dir, max_to_keep=max_checkpoints
+            self.checkpoint,
+            self.checkpoint_dir if self.chief
+            else tempfile.mkdtemp(prefix="kbl-worker-checkpoint-"),
+            max_to_keep=max_checkpoints,
         )
         self._train_function = None
         self._evaluate_function = None
@@ -219,6 +225,18 @@ class DistributedTrainer:
 
         return train_function
 
+    def _run_train_function(self, iterator):
+        try:
+            return self._train_function(iterator)
+        except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
+            lines = str(error).strip().splitlines()
+            reason = next((line for line in lines if "aborted by" in line), lines[0])
+            raise ClusterError(
+                f"lost a worker after step {int(self.step.numpy())} "
+                f"({reason.strip()[:160]}); "
+                "start every worker again with the same command to resume"
+            ) from None
+
     # -------------------------------------------------------------- logging
 
     def _writer(self, split):
@@ -253,7 +271,7 @@ class DistributedTrainer:
 
     def restore(self):
         """Restores the latest checkpoint, if any; returns the step reached."""
-        latest = self.checkpoint_manager.latest_checkpoint
+        latest = tf.train.latest_checkpoint(self.checkpoint_dir)
         if latest:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
         return int(self.step.numpy())
@@ -304,7 +322,7 @@ class DistributedTrainer:
             epoch_start_time = window_start_time = time.perf_counter()
             epoch_examples = 0.0
             while step < epoch_end:
-                sums, examples = self._train_function(iterator)
+                sums, examples = self._run_train_function(iterator)
                 step = int(self.step.numpy())
                 for name, (total, count) in sums.items():
                     for accumulator in (epoch_sums, window_sums):

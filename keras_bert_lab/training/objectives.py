@@ -104,5 +104,32 @@ def sequence_to_sequence(labels, logits, label_smoothing=0.0):
     }
 
 
+def negative_sampling_objective(labels, logits):
+    """The SGNS loss, of skip-gram word2vec.
+
+    Per pair: `-log σ(v_c·v_t) - Σ_negatives log σ(-v_n·v_t)` (eq. 4 of Mikolov et al.,
+    2013b), i.e. a sigmoid cross-entropy per context summed over the contexts (the tutorial's
+    softmax over the contexts is a different loss). `accuracy` is the share of pairs whose true
+    context outscores all its negatives.
+
+    Args:
+        labels: float `[batch_size, num_contexts]`, 1 for the true context, 0 for negatives.
+        logits: `[batch_size, num_contexts]`.
+    """
+    labels = tf.cast(labels, tf.float32)
+    logits = tf.cast(logits, tf.float32)
+    pair_losses = tf.reduce_sum(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), axis=-1
+    )
+    true_logits = tf.reduce_sum(labels * logits, axis=-1)
+    best_negative = tf.reduce_max(tf.where(labels > 0, -float("inf"), logits), axis=-1)
+    correct = true_logits > best_negative  # strict: all-zero logits at the start are wrong
+    pairs = tf.cast(tf.shape(pair_losses)[0], tf.float32)
+    return {
+        "loss": Term(tf.reduce_sum(pair_losses), pairs),
+        "accuracy": Term(tf.reduce_sum(tf.cast(correct, tf.float32)), pairs),
+    }
+
+
 LOSS_TERMS = ("loss", "mlm_loss", "nsp_loss")
 """Terms that are minimised; the training loss is their sum."""

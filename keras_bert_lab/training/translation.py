@@ -26,7 +26,6 @@ strategy, so that XLA-compiled search and export never meet mirrored
 variables.
 """
 
-import io
 import shutil
 import tempfile
 import time
@@ -114,8 +113,9 @@ def transformer_optimizer(run):
 def serving_copy(translator):
     """A float32 `Translator` with the config and current weights of
     `translator`, in ordinary variables (call outside any
-    `strategy.scope()`). Float32 whatever the training precision: the saved
-    model then runs on any CPU, and XLA on CPU is slow in bfloat16."""
+    `strategy.scope()`). Float32 whatever the training precision, so that
+    the saved model does not depend on the serving machine's support for
+    bfloat16 or float16."""
     copy = Translator.from_config(translator.get_config() | {"dtype": "float32"})
     copy.build()
     copy.set_weights(translator.get_weights())
@@ -288,8 +288,10 @@ def tokenize_sources_in_graph(pipeline, texts):
     token_ids = to_ragged_ids(pipeline.source_tokenizer(texts))[
         :, :sequence_length
     ]
-    longest = tf.maximum(
-        tf.cast(tf.reduce_max(token_ids.row_lengths()), tf.int32), 1
+    # At least 1, also for an empty batch.
+    longest = tf.cast(
+        tf.reduce_max(tf.concat([token_ids.row_lengths(), [1]], axis=0)),
+        tf.int32,
     )
     powers = tf.constant(
         [2**i for i in range(int(np.ceil(np.log2(sequence_length))) + 1)]
@@ -309,8 +311,10 @@ def export_translation_signatures(pipeline, path, *, beam_size,
     string `[batch]`, tokenisation, search and detokenisation all in the
     graph: `serve` (beam search) and `greedy`.
 
-    Usable without this package: `tf.saved_model.load(path).serve(
-    tf.constant(["Je suis sûr."]))`, or TF Serving's `serving_default`.
+    Needs TensorFlow and TensorFlow Text (for its tokenizer ops), not this
+    package: `import tensorflow_text`, then `tf.saved_model.load(path).serve(
+    tf.constant(["Je suis sûr."]))`; TF Serving sees `serve` as
+    `serving_default`.
     """
     archive = keras.export.ExportArchive()
     archive.track(pipeline)
@@ -350,11 +354,14 @@ def saved_model_translate(saved_model, texts, batch_size, signature="greedy"):
     does (so the computation is the same); results in the order of
     `texts`."""
     function = getattr(saved_model, signature)
-    outputs = {}
-    for batch in sorted_batches(list(texts), batch_size):
-        translated = function(tf.constant(batch, tf.string)).numpy()
-        outputs.update(zip(batch, (t.decode("utf-8") for t in translated)))
-    return [outputs[text] for text in texts]
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    translations = [""] * len(texts)
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        batch = tf.constant([texts[i] for i in rows], tf.string)
+        for index, text in zip(rows, function(batch).numpy()):
+            translations[index] = text.decode("utf-8")
+    return translations
 
 
 # --------------------------------------------------------- TensorBoard
@@ -396,27 +403,27 @@ def cross_attention_weights(translator, source_ids, output_ids):
 def heatmap_image(weights, source_tokens, output_tokens):
     """A `[1, height, width, channels]` uint8 picture of attention weights
     `[len(output_tokens), len(source_tokens)]`, labelled with the tokens
-    (matplotlib), or a grayscale 16×-upscaled matrix without it."""
+    (matplotlib), or without matplotlib a grayscale matrix, 16 pixels a
+    cell."""
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+
+        from keras_bert_lab.analysis.attention_plots import render
     except ImportError:
         pixels = np.uint8(255 * weights / max(float(weights.max()), 1e-9))
         return np.kron(pixels, np.ones((16, 16), np.uint8))[None, :, :, None]
     figure = Figure(figsize=(1.5 + 0.45 * len(source_tokens),
-                             1.2 + 0.35 * len(output_tokens)), dpi=80)
-    FigureCanvasAgg(figure)
+                             1.2 + 0.35 * len(output_tokens)),
+                    dpi=80, layout="constrained")
     axes = figure.add_subplot()
-    axes.imshow(weights, cmap="viridis", vmin=0.0, aspect="auto")
+    image = axes.imshow(weights, vmin=0.0, cmap="viridis", aspect="auto")
     axes.set_xticks(range(len(source_tokens)), source_tokens, rotation=60,
                     ha="right")
     axes.set_yticks(range(len(output_tokens)), output_tokens)
     axes.set_xlabel("French (source)")
     axes.set_ylabel("English (output)")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return tf.image.decode_png(buffer.getvalue(), channels=3)[None].numpy()
+    figure.colorbar(image, ax=axes)
+    return render(figure)[None]
 
 
 class TranslationSummaries:
@@ -489,6 +496,17 @@ class TranslationSummaries:
 # ----------------------------------------------------------------- workflow
 
 
+def first_distinct_sources(pairs, count):
+    """The first `count` pairs with distinct French sentences (Tatoeba has
+    several translations of many sentences)."""
+    first = {}
+    for french, english in pairs:
+        if len(first) == count:
+            break
+        first.setdefault(french, (french, english))
+    return list(first.values())
+
+
 def train_translator(run, data, *, translator, optimizer, source_vocabulary,
                      target_vocabulary):
     """Trains `translator` on `data.train`, keeps the weights with the lowest
@@ -496,6 +514,10 @@ def train_translator(run, data, *, translator, optimizer, source_vocabulary,
     with all their references, measures decoding speed, saves the
     pipeline (`.keras`) and the string-to-string SavedModel, reloads both
     and checks they translate identically.
+
+    Every worker trains and takes part in the final validation pass; then
+    only the chief decodes, scores and saves (the others return the
+    training and validation metrics only).
 
     Args:
         run: the `experiment.Run` (strategy, preset, run folder).
@@ -508,7 +530,8 @@ def train_translator(run, data, *, translator, optimizer, source_vocabulary,
     Returns:
         `(metrics, history, details)`: the metrics dict, the per-epoch
         history, and a dict with sacreBLEU's score lines and the first test
-        sources with their references and translations.
+        sources with their references and translations (empty on workers
+        other than the chief).
     """
     config = run.config
     source_tokenizer = make_wordpiece_tokenizer(
@@ -540,55 +563,20 @@ def train_translator(run, data, *, translator, optimizer, source_vocabulary,
         serving_copy(translator), source_tokenizer, target_tokenizer,
         name="translation_pipeline", dtype="float32",
     )
-    example_pairs = (validation_pairs or train_pairs)[: config.tensorboard_examples]
+    example_pairs = first_distinct_sources(
+        validation_pairs or train_pairs, config.tensorboard_examples
+    )
     validation_dataset = dataset(validation_pairs, False) if validation_pairs else None
     history = trainer.fit(
         dataset(train_pairs, shuffle=True),
         epochs=config.epochs,
-        steps_per_epoch=config.steps_per_epoch,
+        steps_per_epoch=run.steps_per_epoch(len(train_pairs)),
         validation_dataset=validation_dataset,
         on_epoch_end=[TranslationSummaries(trainer, pipeline, example_pairs, config)],
     )
     trainer.restore_best_weights()
     validation = trainer.evaluate(validation_dataset) if validation_dataset else {}
-    pipeline.translator.set_weights(translator.get_weights())
-
-    # Every distinct test source, against all of its references.
-    test = data.test_references[: config.max_test_sources]
-    sources = [source for source, _ in test]
-    references = [refs for _, refs in test]
-    started = time.perf_counter()
-    greedy = translate_texts(pipeline, sources, config, method="greedy")
-    greedy_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    beam = translate_texts(pipeline, sources, config, method="beam")
-    beam_seconds = time.perf_counter() - started
-    greedy_scores = corpus_scores(greedy, references)
-    beam_scores = corpus_scores(beam, references)
-
-    speed = {}
-    speed_sources = sources[: config.speed_sentences]
-    for method in ("greedy", "beam"):
-        for use_cache in (True, False):
-            measured = decoding_speed(
-                pipeline, speed_sources, config, method=method, use_cache=use_cache
-            )
-            label = f"decode_{method}_{'cached' if use_cache else 'uncached'}"
-            speed |= {f"{label}_{unit}": value for unit, value in measured.items()}
-
-    check_sources = sources[: config.reload_check_sources]
-    if run.chief:
-        check_reloaded(run, pipeline, check_sources)
-
     metrics = {
-        "test_bleu_greedy": greedy_scores["bleu"],
-        "test_bleu_beam": beam_scores["bleu"],
-        "test_chrf_greedy": greedy_scores["chrf"],
-        "test_chrf_beam": beam_scores["chrf"],
-        "test_sources": len(sources),
-        "test_references": sum(len(refs) for refs in references),
-        "test_greedy_seconds": greedy_seconds,
-        "test_beam_seconds": beam_seconds,
         "validation_loss": validation.get("loss"),
         "validation_accuracy": validation.get("accuracy"),
         "parameters": int(translator.count_params()),
@@ -601,18 +589,65 @@ def train_translator(run, data, *, translator, optimizer, source_vocabulary,
         ) if history else None,
         "optimizer_steps": int(trainer.step.numpy()),
         "epochs_trained_this_invocation": len(history),
-        "reload_check_sources": len(check_sources),
-        **speed,
     }
-    details = {
-        "bleu_greedy": greedy_scores["bleu_detail"],
-        "bleu_beam": beam_scores["bleu_detail"],
-        "examples": [
-            {"french": source, "references": refs, "greedy": g, "beam": b}
-            for source, refs, g, b in zip(sources, references, greedy, beam)
-        ][:10],
-    }
+    if not run.chief:
+        # Nothing collective is left: the chief decodes, scores and saves.
+        return metrics, history, {}
+    pipeline.translator.set_weights(translator.get_weights())
+    test_metrics, details = evaluate_test_split(pipeline, data, config)
+    check_sources = [source for source, _ in data.test_references][
+        : min(config.reload_check_sources, test_metrics["test_sources"])
+    ]
+    check_reloaded(run, pipeline, check_sources)
+    metrics |= test_metrics | {"reload_check_sources": len(check_sources)}
     return metrics, history, details
+
+
+def evaluate_test_split(pipeline, data, config):
+    """BLEU and chrF of greedy and beam search on the distinct test sources
+    (at most `config.max_test_sources`) against all their references, and
+    decoding speed on the first `config.speed_sentences` of them.
+
+    Returns:
+        `(metrics, details)`: a flat dict of numbers, and a dict with
+        sacreBLEU's score lines and the first ten translations.
+    """
+    test = data.test_references[: config.max_test_sources]
+    sources = [source for source, _ in test]
+    references = [refs for _, refs in test]
+    metrics = {
+        "test_sources": len(sources),
+        "test_references": sum(len(refs) for refs in references),
+    }
+    translations = {}
+    for method in ("greedy", "beam"):
+        started = time.perf_counter()
+        translations[method] = translate_texts(pipeline, sources, config, method)
+        metrics[f"test_{method}_seconds"] = time.perf_counter() - started
+        scores = corpus_scores(translations[method], references)
+        metrics[f"test_bleu_{method}"] = scores["bleu"]
+        metrics[f"test_chrf_{method}"] = scores["chrf"]
+        metrics[f"bleu_{method}"] = scores["bleu_detail"]
+    details = {
+        f"bleu_{method}": metrics.pop(f"bleu_{method}")
+        for method in ("greedy", "beam")
+    }
+    details["examples"] = [
+        {"french": source, "references": refs, "greedy": greedy, "beam": beam}
+        for source, refs, greedy, beam in zip(
+            sources, references, translations["greedy"], translations["beam"]
+        )
+    ][:10]
+
+    speed_sources = sources[: config.speed_sentences]
+    for method in ("greedy", "beam"):
+        for use_cache in (True, False):
+            measured = decoding_speed(
+                pipeline, speed_sources, config, method=method, use_cache=use_cache
+            )
+            label = f"decode_{method}_{'cached' if use_cache else 'uncached'}"
+            metrics |= {f"{label}_{unit}": value for unit, value in measured.items()}
+    return metrics, details
 
 
 def check_reloaded(run, pipeline, sources):

@@ -139,3 +139,43 @@ def test_sigkill_mid_epoch_then_resume_finishes_with_the_same_steps(tiny_imdb_di
     assert results["metrics"]["optimizer_steps"] == 540
     print(f"killed at step {killed_at}; resumed run took {resumed_seconds:.1f} s; "
           f"test accuracy {results['metrics']['test_accuracy']:.3f}")
+
+
+def test_a_dead_worker_fails_the_cluster_quickly_and_a_restart_resumes(
+    tiny_imdb_dir, tmp_path
+):
+    args = smoke_args(tiny_imdb_dir, tmp_path / "logs", "--strategy", "multi_worker",
+                      "--epochs", "40", "--checkpoint-every", "5")
+    checkpoints = tmp_path / "logs/imdb_lstm/smoke/checkpoints"
+    workers = cluster.start_cluster("imdb_lstm", args, tmp_path)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and workers[0].poll() is None:
+            latest = tf.train.latest_checkpoint(str(checkpoints))
+            if latest and int(latest.rsplit("-", 1)[1]) >= 10:
+                break
+            time.sleep(0.2)
+        workers[1].kill()
+        killed = time.time()
+        survivor_code = workers[0].wait(timeout=180)
+        seconds_to_fail = time.time() - killed
+    finally:
+        cluster.stop(workers)
+    last_line = (tmp_path / "worker0.log").read_text().strip().splitlines()[-1]
+    assert survivor_code == 1, last_line
+    assert last_line.startswith("imdb_lstm: error: lost a worker after step"), last_line
+    assert seconds_to_fail < 150  # the collective timeout is 120 s
+
+    restart_logs = tmp_path / "restart"
+    restart_logs.mkdir()
+    restarted = cluster.start_cluster("imdb_lstm", args, restart_logs)
+    try:
+        codes = [worker.wait(timeout=300) for worker in restarted]
+    finally:
+        cluster.stop(restarted)
+    log = (restart_logs / "worker0.log").read_text()
+    assert codes == [0, 0], log[-3000:]
+    assert "Resuming from step" in log
+    results = json.loads((tmp_path / "logs/imdb_lstm/smoke/results.json").read_text())
+    assert results["metrics"]["optimizer_steps"] == 40 * 5  # 72 reviews / global batch 16
+    print(f"survivor failed {seconds_to_fail:.1f} s after the kill")

@@ -1,7 +1,6 @@
 """Checks every layer must pass: config round-trip, XLA, mixed precision,
 `MirroredStrategy` and gradients. Each layer's test file calls these."""
 
-import keras
 import numpy as np
 import tensorflow as tf
 

@@ -5,7 +5,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert_lab.data.skipgrams import skipgram_dataset
-from keras_bert_lab.models.word2vec import Word2Vec, negative_sampling_objective
+from keras_bert_lab.models.word2vec import Word2Vec
+from keras_bert_lab.training.objectives import negative_sampling_objective
 
 VOCABULARY, DIM = 40, 8
 
