@@ -33,7 +33,8 @@ of the process is reset (Linux `/proc/self/clear_refs`), so `peak_rss_bytes`
 of a section is the high-water mark of that section with all its
 contenders alive at once: an upper bound for each of its configurations run
 alone. It includes the `rss_at_start_bytes` the section starts from (the
-libraries, ~0.8 GiB, and what could not be released).
+libraries, ~0.8 GiB, and what could not be released, mostly compiled
+functions), hence the lightest sections run first (`RUN_ORDER`).
 `process_peak_rss_bytes` is the peak of the whole process.
 """
 
@@ -112,7 +113,10 @@ class BenchmarkConfig:
     translation_pairs: int = 8192
     # LSTM: the sizes of an `ImdbLstmPreset`.
     lstm: ImdbLstmPreset = IMDB_LSTM_PRESETS["cpu"]
-    lstm_repetitions: int = 5
+    lstm_repetitions: int = 7
+    # Short steps: several per round, so that a burst of load on the
+    # machine weighs less.
+    lstm_steps_per_repetition: int = 3
     seed: int = 0
 
 
@@ -129,6 +133,7 @@ BENCHMARK_PRESETS = {
         pipeline_texts=16, mean_words=20.0, pipeline_vocabulary_size=60,
         padding_max_length=32, pretraining_examples=16, translation_pairs=16,
         lstm=IMDB_LSTM_PRESETS["smoke"], lstm_repetitions=2,
+        lstm_steps_per_repetition=1,
     ),
 }
 
@@ -848,14 +853,9 @@ def synthetic_pretraining_arrays(num_examples, sequence_length,
     }
 
 
-def benchmark_pipelines(config, consumption=None):
-    """Examples/s of the three pipelines, and their padded fractions.
-
-    Args:
-        config: a `BenchmarkConfig`.
-        consumption: `{task: examples/s}` the BERT step consumes (from
-            `benchmark_bert`), to compare with; None to skip.
-    """
+def benchmark_pipelines(config):
+    """Examples/s of the three pipelines, and their padded fractions
+    (`compare_with_consumption` adds what the BERT step consumes)."""
     words = synthetic_words(max(config.pipeline_vocabulary_size * 2, 100),
                             config.seed)
     texts = synthetic_texts(config.pipeline_texts, config.mean_words, words,
@@ -903,16 +903,6 @@ def benchmark_pipelines(config, consumption=None):
         max_length=config.decode_length, shuffle=True, seed=config.seed))
     translation["consumer"] = None  # No translator training step timed.
 
-    if consumption:
-        classification["slowest_pass_over_model_consumption"] = min(
-            classification["first_pass_examples_per_second"],
-            classification["cached_pass_examples_per_second"],
-        ) / consumption["classification"]
-        pretraining["over_model_consumption"] = (
-            pretraining_rate / consumption["pretraining"])
-        classification["model_examples_per_second"] = consumption[
-            "classification"]
-        pretraining["model_examples_per_second"] = consumption["pretraining"]
     results.update(classification=classification, pretraining=pretraining,
                    translation=translation)
 
@@ -929,6 +919,26 @@ def benchmark_pipelines(config, consumption=None):
         / max(padding["fixed_length"], 1e-12),
     }
     return results
+
+
+def compare_with_consumption(pipelines_results, bert_results, jit_modes):
+    """Adds to the pipeline results the examples/s our BERT step consumes
+    (its faster jit mode) and the ratio of delivery to consumption."""
+    consumption = {
+        task: max(bert_results[task][_jit_key(jit)]["ours"]
+                  ["examples_per_second"] for jit in jit_modes)
+        for task in TASKS
+    }
+    classification = pipelines_results["classification"]
+    classification["model_examples_per_second"] = consumption["classification"]
+    classification["slowest_pass_over_model_consumption"] = min(
+        classification["first_pass_examples_per_second"],
+        classification["cached_pass_examples_per_second"],
+    ) / consumption["classification"]
+    pretraining = pipelines_results["pretraining"]
+    pretraining["model_examples_per_second"] = consumption["pretraining"]
+    pretraining["over_model_consumption"] = (
+        pretraining["examples_per_second"] / consumption["pretraining"])
 
 
 def _sentence_words(num_pairs, words, seed):
@@ -985,7 +995,8 @@ def benchmark_lstm(config):
     for name, model in models.items():
         step = make_train_step(model, keras.optimizers.Adam(
             preset.learning_rate), objectives.classification, False)
-        contenders[name] = _runner(step, features, labels, 1)
+        contenders[name] = _runner(step, features, labels,
+                                   config.lstm_steps_per_repetition)
     seconds = alternate(contenders, config.lstm_repetitions, warmup=1)
     results = {
         "batch_size": b,
@@ -995,10 +1006,11 @@ def benchmark_lstm(config):
         "parameters": {name: model.count_params()
                        for name, model in models.items()},
     }
+    steps = config.lstm_steps_per_repetition
     for name, times in seconds.items():
         results[name] = {
-            "examples_per_second": _rates(times, b)[0],
-            "seconds_per_step": statistics.median(times),
+            "examples_per_second": _rates(times, b * steps)[0],
+            "seconds_per_step": statistics.median(times) / steps,
             "round_seconds": times,
         }
     results["speedup_ours_over_stock_keras"] = median_ratio(
@@ -1007,6 +1019,15 @@ def benchmark_lstm(config):
 
 
 # ---------------------------------------------------------------- all
+
+SECTION_FUNCTIONS = {
+    "bert": benchmark_bert,
+    "decoding": benchmark_decoding,
+    "pipelines": benchmark_pipelines,
+    "lstm": benchmark_lstm,
+}
+RUN_ORDER = ("pipelines", "lstm", "decoding", "bert")
+
 
 def run_benchmark(config, sections=SECTIONS, log=print):
     """Runs the chosen sections; returns the results dict (JSON-ready)."""
@@ -1028,40 +1049,40 @@ def run_benchmark(config, sections=SECTIONS, log=print):
             "of per-round ratios",
             "memory": "peak RSS per section: VmHWM reset before the section "
             "(/proc/self/clear_refs), all the section's contenders alive at "
-            "once, so an upper bound for each configuration alone",
+            "once, so an upper bound for each configuration alone; sections "
+            "run in the order " + ", ".join(RUN_ORDER) + " and a peak "
+            "includes rss_at_start_bytes (libraries and what earlier "
+            "sections left)",
         },
         "memory": {"baseline_rss_bytes": _current_rss()},
     }
-    consumption = None
     memory = PeakMemory()
-    for section in SECTIONS:
+    # The lightest sections first: memory that TensorFlow keeps after a
+    # section (compiled functions, XLA executables) would count in the
+    # peaks of the sections after it.
+    for section in RUN_ORDER:
         if section not in sections:
             continue
         log(f"[benchmark] {section} ...")
         release_memory()
-        start_rss = _current_rss()
         resettable = memory.reset()
+        start_rss = _current_rss()
         section_start = time.perf_counter()
-        if section == "bert":
-            results["bert"] = benchmark_bert(config)
-            consumption = {
-                task: max(results["bert"][task][_jit_key(jit)]["ours"]
-                          ["examples_per_second"] for jit in config.jit_modes)
-                for task in TASKS
-            }
-        elif section == "decoding":
-            results["decoding"] = benchmark_decoding(config)
-        elif section == "pipelines":
-            results["pipelines"] = benchmark_pipelines(config, consumption)
-        elif section == "lstm":
-            results["lstm"] = benchmark_lstm(config)
+        results[section] = SECTION_FUNCTIONS[section](config)
         results["memory"][section] = {
-            "peak_rss_bytes": memory.peak_bytes(),
+            # The kernel updates VmHWM lazily: never report less than the
+            # RSS already seen.
+            "peak_rss_bytes": max(memory.peak_bytes(), start_rss or 0),
             "rss_at_start_bytes": start_rss,
             "per_section": resettable,
             "seconds": time.perf_counter() - section_start,
         }
-    results["memory"]["process_peak_rss_bytes"] = memory.process_peak_bytes()
+    if "bert" in results and "pipelines" in results:
+        compare_with_consumption(results["pipelines"], results["bert"],
+                                 config.jit_modes)
+    results["memory"]["process_peak_rss_bytes"] = max(
+        [memory.process_peak_bytes()]
+        + [results["memory"][s]["peak_rss_bytes"] for s in sections])
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
     results["wall_time_seconds"] = time.perf_counter() - start
     return results

@@ -75,7 +75,6 @@ class DistributedTrainer:
         strategy: the `tf.distribute.Strategy`.
         run_dir: folder for checkpoints and TensorBoard logs.
         jit_compile: compile each replica's step with XLA.
-        steps_per_execution: optimizer steps per `tf.function` call.
         checkpoint_every_steps: save this often (and at each epoch end).
         log_every_steps: write training scalars to TensorBoard this often.
         max_checkpoints: checkpoints kept on disk.
@@ -91,7 +90,6 @@ class DistributedTrainer:
         strategy,
         run_dir,
         jit_compile=False,
-        steps_per_execution=1,
         checkpoint_every_steps=200,
         log_every_steps=20,
         max_checkpoints=2,
@@ -103,7 +101,6 @@ class DistributedTrainer:
         self.strategy = strategy
         self.run_dir = os.fspath(run_dir)
         self.jit_compile = jit_compile
-        self.steps_per_execution = steps_per_execution
         self.checkpoint_every_steps = checkpoint_every_steps
         self.log_every_steps = log_every_steps
         self.verbose = verbose
@@ -208,19 +205,11 @@ class DistributedTrainer:
 
         @tf.function
         def train_function(iterator):
-            # Unrolled: a few steps per call save host round trips.
-            sums, examples = None, 0.0
-            for _ in range(self.steps_per_execution):
-                features, labels = next(iterator)
-                step_sums, step_examples = self._first_replica(
-                    self.strategy.run(replica_step, args=(features, labels))
-                )
-                sums = step_sums if sums is None else {
-                    name: (sums[name][0] + total, sums[name][1] + count)
-                    for name, (total, count) in step_sums.items()
-                }
-                examples += step_examples
-                self.step.assign_add(1)
+            features, labels = next(iterator)
+            sums, examples = self._first_replica(
+                self.strategy.run(replica_step, args=(features, labels))
+            )
+            self.step.assign_add(1)
             return sums, examples
 
         return train_function
