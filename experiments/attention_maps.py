@@ -15,7 +15,8 @@ from keras_bert_lab.analysis.attention_plots import (
     save_png,
 )
 from keras_bert_lab.presets import ATTENTION_MAPS_PRESETS
-from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser, write_text_atomically
+from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
+from keras_bert_lab.training.experiment import write_text_atomically
 from keras_bert_lab.data.vocabulary import CLS_TOKEN, SEP_TOKEN
 from keras_bert_lab.models.serving import to_ragged_ids
 

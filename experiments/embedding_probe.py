@@ -4,7 +4,8 @@ embedding table and hidden states, and every BERT layer."""
 from keras_bert_lab.analysis import loading, probe
 from keras_bert_lab.analysis.attention_plots import render, save_png
 from keras_bert_lab.presets import EMBEDDING_PROBE_PRESETS
-from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser, write_text_atomically
+from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
+from keras_bert_lab.training.experiment import write_text_atomically
 from keras_bert_lab.training.experiment import write_json_atomically
 
 EXPERIMENT = "embedding_probe"

@@ -8,7 +8,7 @@ import numpy as np
 from keras_bert_lab.analysis.loading import WORD2VEC_VECTORS, WORD2VEC_VOCABULARY
 from keras_bert_lab.presets import WORD2VEC_IMDB_PRESETS
 from keras_bert_lab.analysis.probe import nearest_words
-from keras_bert_lab.analysis.runs import write_text_atomically
+from keras_bert_lab.training.experiment import write_text_atomically
 from keras_bert_lab.data import skipgrams
 from keras_bert_lab.data.imdb import load_imdb
 from keras_bert_lab.data.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary

@@ -34,7 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_lab.analysis.runs import write_text_atomically
+from keras_bert_lab.training.experiment import write_text_atomically
 from keras_bert_lab.data.vocabulary import CLS_ID, PAD_ID, RESERVED_TOKENS, SEP_ID, UNK_ID
 from keras_bert_lab.models.serving import to_ragged_ids
 

@@ -4,7 +4,6 @@ strategy, learning-rate or checkpoint flags of `keras_bert_lab.training.experime
 import argparse
 import dataclasses
 import datetime
-import os
 import sys
 import time
 from pathlib import Path
@@ -83,11 +82,3 @@ class AnalysisRun:
         } | (extra or {})
         write_json_atomically(self.run_dir / "results.json", results)
         return results
-
-
-def write_text_atomically(path, text):
-    """Writes `text` (UTF-8) to a temporary file, then renames it to `path`."""
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)

@@ -42,11 +42,12 @@ def save_keras_atomically(model, path):
     partial.replace(path)
 
 
-def export_atomically(model, path):
-    """Exports the serving SavedModel to a temporary folder, then swaps it in."""
+def export_atomically(export, path):
+    """Runs `export(folder)` into a temporary folder, then swaps it in for
+    `path`, so a failed export never replaces a good one."""
     path = Path(path)
     partial = Path(tempfile.mkdtemp(prefix=path.name + ".", dir=path.parent))
-    export_serving_signature(model, partial)
+    export(partial)
     if path.exists():
         shutil.rmtree(path)
     partial.rename(path)
@@ -113,7 +114,10 @@ def train_text_classifier(run, data, *, classifier, optimizer, vocabulary,
     model_path = run.run_dir / "model.keras"
     if run.chief:
         save_keras_atomically(serving, model_path)
-        export_atomically(serving, run.run_dir / "saved_model")
+        export_atomically(
+            lambda folder: export_serving_signature(serving, folder),
+            run.run_dir / "saved_model",
+        )
         reloaded = keras.saving.load_model(model_path)
         reloaded_test = binary_metrics(
             data.test.labels, predict_texts(reloaded, data.test.texts)

@@ -124,11 +124,16 @@ def git_commit():
     return commit + ("-dirty" if dirty else "")
 
 
-def write_json_atomically(path, payload):
+def write_text_atomically(path, text):
+    """Writes `text` (UTF-8) to a temporary file, then renames it to `path`."""
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
+
+
+def write_json_atomically(path, payload):
+    write_text_atomically(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
 @dataclasses.dataclass

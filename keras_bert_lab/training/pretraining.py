@@ -12,7 +12,7 @@ from keras_bert_lab.data.vocabulary import make_wordpiece_tokenizer, train_wordp
 from keras_bert_lab.models.bert import BertEncoder, BertPretrainer
 from keras_bert_lab.training import objectives
 from keras_bert_lab.training.classification import save_keras_atomically
-from keras_bert_lab.training.experiment import write_json_atomically
+from keras_bert_lab.training.experiment import write_json_atomically, write_text_atomically
 from keras_bert_lab.training.loop import DistributedTrainer
 from keras_bert_lab.training.optimizers import bert_adamw
 
@@ -118,10 +118,9 @@ def pretrain_bert(run, data):
 
     if run.chief:
         save_keras_atomically(encoder, run.run_dir / ENCODER_FILE)
-        vocabulary_path = run.run_dir / VOCABULARY_FILE
-        partial = vocabulary_path.with_name(vocabulary_path.name + ".partial")
-        partial.write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
-        partial.replace(vocabulary_path)
+        write_text_atomically(
+            run.run_dir / VOCABULARY_FILE, "\n".join(vocabulary) + "\n"
+        )
         reloaded, reloaded_vocabulary = load_pretrained_encoder(run.run_dir)
         batch = {
             key: examples["validation"][key][:8]

@@ -26,8 +26,6 @@ strategy, so that XLA-compiled search and export never meet mirrored
 variables.
 """
 
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -51,7 +49,7 @@ from keras_bert_lab.models import decoding
 from keras_bert_lab.models.serving import to_ragged_ids
 from keras_bert_lab.models.translator import TranslationPipeline, Translator
 from keras_bert_lab.training import objectives
-from keras_bert_lab.training.classification import save_keras_atomically
+from keras_bert_lab.training.classification import export_atomically, save_keras_atomically
 from keras_bert_lab.training.loop import DistributedTrainer
 from keras_bert_lab.training.schedules import TransformerLearningRateSchedule
 
@@ -337,16 +335,6 @@ def export_translation_signatures(pipeline, path, *, beam_size,
             input_signature=[tf.TensorSpec([None], tf.string, name="text")],
         )
     archive.write_out(str(path), verbose=False)
-
-
-def export_atomically(pipeline, path, **kwargs):
-    """Exports to a temporary folder, then swaps it in."""
-    path = Path(path)
-    partial = Path(tempfile.mkdtemp(prefix=path.name + ".", dir=path.parent))
-    export_translation_signatures(pipeline, partial, **kwargs)
-    if path.exists():
-        shutil.rmtree(path)
-    partial.rename(path)
 
 
 def saved_model_translate(saved_model, texts, batch_size, signature="greedy"):
@@ -658,8 +646,11 @@ def check_reloaded(run, pipeline, sources):
     saved_model_path = run.run_dir / SAVED_MODEL_DIR
     save_keras_atomically(pipeline, model_path)
     export_atomically(
-        pipeline, saved_model_path, beam_size=config.beam_size,
-        length_penalty=config.length_penalty, jit_compile=config.xla_decoding,
+        lambda folder: export_translation_signatures(
+            pipeline, folder, beam_size=config.beam_size,
+            length_penalty=config.length_penalty, jit_compile=config.xla_decoding,
+        ),
+        saved_model_path,
     )
     expected = translate_texts(pipeline, sources, config)
     reloaded = translate_texts(keras.saving.load_model(model_path), sources, config)
