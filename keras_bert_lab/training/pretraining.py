@@ -1,6 +1,7 @@
 """Pre-train BERT with MLM + NSP on IMDB's unlabelled and training reviews
 (never the test reviews), and save the encoder with its vocabulary."""
 
+import os
 from pathlib import Path
 
 import keras
@@ -39,7 +40,8 @@ def cached_examples(path, documents, tokenizer, sequence_length, seed):
     examples = make_pretraining_examples(
         documents, tokenizer, sequence_length=sequence_length, seed=seed
     )
-    partial = path.with_name(path.stem + ".partial.npz")
+    # Per-process name: every worker of a cluster writes the same cache.
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
     np.savez(partial, **examples)
     partial.replace(path)
     return examples
