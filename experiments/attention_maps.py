@@ -17,7 +17,7 @@ from keras_bert_lab.analysis.attention_plots import (
 from keras_bert_lab.presets import ATTENTION_MAPS_PRESETS
 from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
 from keras_bert_lab.training.experiment import write_text_atomically
-from keras_bert_lab.data.vocabulary import CLS_TOKEN, SEP_TOKEN
+from keras_bert_lab.data.vocabulary import CLS_TOKEN, SEP_TOKEN, bert_special_ids
 from keras_bert_lab.models.serving import to_ragged_ids
 
 EXPERIMENT = "attention_maps"
@@ -26,8 +26,9 @@ EXPERIMENT = "attention_maps"
 def build_parser():
     parser = analysis_parser(__doc__, ATTENTION_MAPS_PRESETS)
     parser.add_argument("--bert", default=None,
-                        help="BERT .keras file or run folder (BertEncoder, BertClassifier, "
-                        "BertPretrainer or raw-text classifier), or a keras-hub preset folder")
+                        help="BERT .keras file or run folder (bert_pretrain, bert_imdb; "
+                        "BertEncoder, BertClassifier or BertPretrainer), or a keras-hub "
+                        "BERT preset (name or folder)")
     parser.add_argument("--bert-vocabulary", default=None,
                         help="WordPiece vocabulary file, when --bert has no tokenizer")
     parser.add_argument("--bert-cased", action="store_true",
@@ -97,7 +98,8 @@ def main(argv=None):
                                      config.random_bert_config)
         )
         token_ids = to_ragged_ids(tokenizer(tf.constant(sentences))).to_list()
-        outputs = probe.bert_layer_outputs(encoder, token_ids, config.batch_size)
+        outputs = probe.bert_layer_outputs(encoder, token_ids, config.batch_size,
+                                           bert_special_ids(tokenizer))
     except (probe.ProbeError, loading.LoadError) as error:
         parser.error(str(error))
 

@@ -3,7 +3,7 @@
 import keras
 
 from keras_bert_lab.data.imdb import load_imdb
-from keras_bert_lab.data.vocabulary import train_word_vocabulary
+from keras_bert_lab.data.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary
 from keras_bert_lab.models.lstm import build_lstm_classifier
 from keras_bert_lab.presets import IMDB_LSTM_PRESETS
 from keras_bert_lab.training.classification import train_text_classifier
@@ -31,7 +31,8 @@ def main(argv=None):
         optimizer = run.optimizer(keras.optimizers.Adam(run.learning_rate))
     metrics, history = train_text_classifier(
         run, data, classifier=classifier, optimizer=optimizer,
-        vocabulary=vocabulary, lowercase=True, bert_inputs=False,
+        tokenizer=make_wordpiece_tokenizer(vocabulary, lowercase=True),
+        bert_inputs=False,
     )
     run.log_hparams(metrics)
     return run.write_results(

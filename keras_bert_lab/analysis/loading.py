@@ -1,5 +1,6 @@
-"""The models an analysis looks at, with their tokenizers: trained ones from disk, or tiny
-random ones (vocabularies learned from the given texts) for smoke runs.
+"""Trained models with their tokenizers, for analyses and for fine-tuning (`bert_imdb
+--init-from`): from run folders, `.keras` files or keras-hub presets; or tiny random ones
+(vocabularies learned from the given texts) for smoke runs.
 
 Every loader returns `(model or table, tokenizer)`; a path that cannot be used raises
 `LoadError` with a one-line message.
@@ -19,6 +20,7 @@ from keras_bert_lab.data.vocabulary import (
 from keras_bert_lab.models.bert import BertEncoder, load_keras_hub_bert
 from keras_bert_lab.models.lstm import build_lstm_classifier
 from keras_bert_lab.models.serving import RawTextClassifier
+from keras_bert_lab.training import pretraining
 
 WORD2VEC_VECTORS = "vectors.npy"
 WORD2VEC_VOCABULARY = "vocabulary.txt"
@@ -81,28 +83,32 @@ def load_lstm(path):
     return classifier, model.tokenizer
 
 
-def load_bert(path, vocabulary_path=None, lowercase=True):
+def load_bert(path_or_preset, vocabulary_path=None, lowercase=True):
     """A BERT encoder and its tokenizer.
 
     Args:
-        path: a `.keras` file (or a run folder with `model.keras`) holding a `BertEncoder`,
-            a model with an `.encoder` (`BertClassifier`, `BertPretrainer`) or a
-            `RawTextClassifier` around a `BertClassifier`; or a keras-hub preset folder
-            (Keras or Hugging Face format).
+        path_or_preset: a `bert_pretrain` run folder (`encoder.keras` + `vocabulary.txt`); a
+            `.keras` file (or a run folder with `model.keras`) holding a `BertEncoder`, a model
+            with an `.encoder` (`BertClassifier`, `BertPretrainer`) or a `RawTextClassifier`
+            around a `BertClassifier`; or a keras-hub BERT preset: a name (downloaded) or a
+            folder in Keras or Hugging Face format.
         vocabulary_path: the WordPiece vocabulary file, unless the model carries its
-            tokenizer (`RawTextClassifier`, keras-hub preset).
+            tokenizer (run folders, `RawTextClassifier`, keras-hub preset).
         lowercase: whether that vocabulary is uncased.
 
     Returns:
         `(encoder, tokenizer)`.
     """
-    path = Path(path)
-    if path.is_dir() and not (path / MODEL_FILE).exists():
+    path = Path(path_or_preset)
+    if (path / pretraining.ENCODER_FILE).is_file():
+        encoder, vocabulary = pretraining.load_pretrained_encoder(path)
+        return encoder, make_wordpiece_tokenizer(vocabulary, lowercase=True)
+    if path.suffix != ".keras" and not (path / MODEL_FILE).is_file():
         try:
-            encoder, vocabulary = load_keras_hub_bert(str(path))
-        except Exception as error:  # noqa: BLE001
-            raise LoadError(f"{path} is neither a run folder nor a BERT preset: {error}") from None
-        return encoder, make_wordpiece_tokenizer(vocabulary, lowercase=lowercase)
+            return load_keras_hub_bert(str(path_or_preset))
+        except Exception as error:  # noqa: BLE001 - keras-hub raises many kinds.
+            raise LoadError(f"{path_or_preset} is neither a BERT run folder, a .keras file nor "
+                            f"a keras-hub BERT preset: {error}") from None
     model = _load_keras(path)
     tokenizer = None
     if isinstance(model, RawTextClassifier):

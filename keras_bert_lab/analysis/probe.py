@@ -35,7 +35,14 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert_lab.training.experiment import write_text_atomically
-from keras_bert_lab.data.vocabulary import CLS_ID, PAD_ID, RESERVED_TOKENS, SEP_ID, UNK_ID
+from keras_bert_lab.data.vocabulary import (
+    CLS_ID,
+    PAD_ID,
+    RESERVED_TOKENS,
+    SEP_ID,
+    UNK_TOKEN,
+    bert_special_ids,
+)
 from keras_bert_lab.models.serving import to_ragged_ids
 
 PROBE_SENTENCES = Path(__file__).with_name("probe_sentences.json")
@@ -159,10 +166,11 @@ def span_means(sequences, spans):
     return np.stack([sequences[i, start:end].mean(axis=0) for i, (start, end) in enumerate(spans)])
 
 
-def _unknown_words(token_ids, spans, occurrences):
+def _unknown_words(tokenizer, token_ids, spans, occurrences):
+    unknown_id = tokenizer.token_to_id(UNK_TOKEN)
     words = {
         o.word for ids, (start, end), o in zip(token_ids, spans, occurrences)
-        if all(token == UNK_ID for token in ids[start:end])
+        if all(token == unknown_id for token in ids[start:end])
     }
     return tuple(sorted(words))
 
@@ -187,7 +195,7 @@ def word2vec_source(vectors, tokenizer, occurrences):
     """The word2vec table `[vocabulary_size, dim]` as a static `ProbeSource`."""
     token_ids, spans = tokenize_occurrences(tokenizer, occurrences)
     return ProbeSource("word2vec", "word2vec", True, _table_vectors(vectors, token_ids, spans),
-                       _unknown_words(token_ids, spans, occurrences))
+                       _unknown_words(tokenizer, token_ids, spans, occurrences))
 
 
 def _returning_sequences(bidirectional, input_dim):
@@ -215,7 +223,7 @@ def lstm_sources(classifier, tokenizer, occurrences):
         list of `ProbeSource`: `lstm_embedding`, `lstm_layer_1`, ...
     """
     token_ids, spans = tokenize_occurrences(tokenizer, occurrences)
-    unknown = _unknown_words(token_ids, spans, occurrences)
+    unknown = _unknown_words(tokenizer, token_ids, spans, occurrences)
     embedding = classifier.get_layer("token_embedding")
     sources = [ProbeSource("lstm_embedding", "lstm", True,
                            _table_vectors(embedding.embeddings, token_ids, spans), unknown)]
@@ -232,10 +240,12 @@ def lstm_sources(classifier, tokenizer, occurrences):
     return sources
 
 
-def bert_inputs(token_ids):
+def bert_inputs(token_ids, special_ids=(CLS_ID, SEP_ID)):
     """`[CLS] ids [SEP]` batches: dict of int32 `[batch_size, longest + 2]` `token_ids`,
-    `segment_ids` (zeros) and `padding_mask` (1 at tokens)."""
-    wrapped = _padded([[CLS_ID, *ids, SEP_ID] for ids in token_ids])
+    `segment_ids` (zeros) and `padding_mask` (1 at tokens). `special_ids`: the `[CLS]` and
+    `[SEP]` ids (`vocabulary.bert_special_ids`)."""
+    cls_id, sep_id = special_ids
+    wrapped = _padded([[cls_id, *ids, sep_id] for ids in token_ids])
     return {
         "token_ids": wrapped,
         "segment_ids": np.zeros_like(wrapped),
@@ -243,13 +253,14 @@ def bert_inputs(token_ids):
     }
 
 
-def bert_layer_outputs(encoder, token_ids, batch_size=32):
+def bert_layer_outputs(encoder, token_ids, batch_size=32, special_ids=(CLS_ID, SEP_ID)):
     """Runs a `BertEncoder` over `[CLS] ids [SEP]` and keeps every layer, padding removed.
 
     Args:
         encoder: a `keras_bert_lab.models.bert.BertEncoder`.
         token_ids: list of int lists, without special tokens.
         batch_size: sentences per forward pass.
+        special_ids: the `[CLS]` and `[SEP]` ids of the encoder's vocabulary.
 
     Returns:
         One dict per sentence of length `T = len(ids) + 2`: `hidden_states`, float32
@@ -263,7 +274,7 @@ def bert_layer_outputs(encoder, token_ids, batch_size=32):
     results = []
     for start in range(0, len(token_ids), batch_size):
         chunk = token_ids[start: start + batch_size]
-        outputs = encoder.layer_outputs(bert_inputs(chunk))
+        outputs = encoder.layer_outputs(bert_inputs(chunk, special_ids))
         hidden = np.stack([np.asarray(outputs["embedding_output"], np.float32)]
                           + [np.asarray(x, np.float32) for x in outputs["encoder_layer_outputs"]],
                           axis=1)  # [batch, layers + 1, longest, hidden]
@@ -287,11 +298,12 @@ def bert_sources(encoder, tokenizer, occurrences, batch_size=32):
         list of `ProbeSource`: `bert_token_embedding`, `bert_embeddings`, `bert_layer_1`, ...
     """
     token_ids, spans = tokenize_occurrences(tokenizer, occurrences)
-    unknown = _unknown_words(token_ids, spans, occurrences)
+    unknown = _unknown_words(tokenizer, token_ids, spans, occurrences)
     sources = [ProbeSource("bert_token_embedding", "bert", True,
                            _table_vectors(encoder.token_embedding.embeddings, token_ids, spans),
                            unknown)]
-    states = [o["hidden_states"] for o in bert_layer_outputs(encoder, token_ids, batch_size)]
+    states = [o["hidden_states"] for o in bert_layer_outputs(
+        encoder, token_ids, batch_size, bert_special_ids(tokenizer))]
     for depth in range(encoder.num_layers + 1):
         # +1: the [CLS] token shifts every position.
         vectors = np.stack([s[depth, start + 1: end + 1].mean(axis=0)

@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert_lab.data.bert_pretraining import default_max_predictions, make_masked_lm_map_fn
-from keras_bert_lab.data.vocabulary import CLS_ID, END_ID, PAD_ID, SEP_ID, START_ID
+from keras_bert_lab.data.vocabulary import END_ID, PAD_ID, START_ID, bert_special_ids
 
 _TOKENIZE_BATCH_SIZE = 256
 _NUM_BUCKETS = 16
@@ -59,7 +59,8 @@ def classification_dataset(
     Args:
         texts: raw texts.
         labels: one integer class per text.
-        tokenizer: from `vocabulary.make_wordpiece_tokenizer`, without `sequence_length`.
+        tokenizer: from `vocabulary.make_wordpiece_tokenizer`, without `sequence_length`, or a
+            keras-hub `BertTokenizer` (its own `[CLS]`/`[SEP]` ids are used).
         batch_size: GLOBAL batch size (per-replica batch size times number of replicas).
         sequence_length: maximum number of tokens per text, special tokens included; longer
             texts are truncated at the end.
@@ -75,11 +76,12 @@ def classification_dataset(
     if len(texts) != len(labels):
         raise ValueError(f"got {len(texts)} texts but {len(labels)} labels.")
     num_special_tokens = 2 if bert_inputs else 0
+    cls_id, sep_id = bert_special_ids(tokenizer) if bert_inputs else (None, None)
 
     def tokenize(batch_texts: tf.Tensor, batch_labels: tf.Tensor):
         token_ids = tokenizer(batch_texts)[:, : sequence_length - num_special_tokens]
         if bert_inputs:
-            token_ids = _wrap(token_ids, CLS_ID, SEP_ID)
+            token_ids = _wrap(token_ids, cls_id, sep_id)
         return token_ids, batch_labels
 
     def to_features(token_ids: tf.Tensor, batch_labels: tf.Tensor):

@@ -152,6 +152,12 @@ def make_wordpiece_tokenizer(
     )
 
 
+def bert_special_ids(tokenizer: keras_hub.tokenizers.WordPieceTokenizer) -> tuple[int, int]:
+    """`([CLS] id, [SEP] id)` of a tokenizer's vocabulary: `(CLS_ID, SEP_ID)` for this project's
+    vocabularies, `(101, 102)` for Google's BERT vocabularies (keras-hub presets)."""
+    return tokenizer.token_to_id(CLS_TOKEN), tokenizer.token_to_id(SEP_TOKEN)
+
+
 # Spacing rules for `detokenize_to_text`, applied to whole words (after `##` pieces are joined).
 _NO_SPACE_BEFORE = {".", ",", "!", "?", ";", ":", ")", "]", "}", "%", "…"}
 _NO_SPACE_AFTER = {"(", "[", "{", "$", "¿", "¡"}

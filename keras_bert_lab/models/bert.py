@@ -709,14 +709,15 @@ def load_keras_hub_bert(preset):
     alike.
 
     Returns:
-        `(encoder, vocabulary)`: a `BertEncoder` and the WordPiece
-        vocabulary as a list of tokens (index = token id).
+        `(encoder, tokenizer)`: a `BertEncoder` and the checkpoint's own
+        `keras_hub.models.BertTokenizer` (its vocabulary and casing; in
+        Google's vocabularies `[CLS]` is 101 and `[SEP]` 102).
 
     Example:
-    >>> encoder, vocabulary = load_keras_hub_bert("path/to/bert_folder")
+    >>> encoder, tokenizer = load_keras_hub_bert("path/to/bert_folder")
     """
     import keras_hub
 
     backbone = keras_hub.models.BertBackbone.from_preset(preset)
     tokenizer = keras_hub.models.BertTokenizer.from_preset(preset)
-    return convert_keras_hub_bert(backbone), list(tokenizer.get_vocabulary())
+    return convert_keras_hub_bert(backbone), tokenizer

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_lab.data.vocabulary import CLS_ID, SEP_ID, make_wordpiece_tokenizer
+from keras_bert_lab.data.vocabulary import bert_special_ids
 
 
 def to_ragged_ids(token_ids):
@@ -47,7 +47,8 @@ class RawTextClassifier(keras.Model):
     Args:
         classifier: a model from token-id features (`{"token_ids"}`, plus
             `segment_ids` and `padding_mask` when `bert_inputs`) to logits.
-        tokenizer: a `keras_hub.tokenizers.WordPieceTokenizer`.
+        tokenizer: a `keras_hub.tokenizers.WordPieceTokenizer` (a keras-hub
+            `BertTokenizer` included).
         sequence_length: int, tokens kept per text, special tokens included.
         bert_inputs: bool, wrap texts as `[CLS] text [SEP]` for BERT.
 
@@ -67,11 +68,10 @@ class RawTextClassifier(keras.Model):
         self.bert_inputs = bert_inputs
 
     def call(self, text, training=None):
+        cls_id, sep_id = bert_special_ids(self.tokenizer) if self.bert_inputs else (None, None)
         token_ids = pack_token_ids(
-            to_ragged_ids(self.tokenizer(text)),
-            self.sequence_length,
-            start_id=CLS_ID if self.bert_inputs else None,
-            end_id=SEP_ID if self.bert_inputs else None,
+            to_ragged_ids(self.tokenizer(text)), self.sequence_length,
+            start_id=cls_id, end_id=sep_id,
         )
         features = {"token_ids": token_ids}
         if self.bert_inputs:
@@ -107,15 +107,10 @@ class RawTextClassifier(keras.Model):
         return cls(**config)
 
 
-def raw_text_classifier(classifier, vocabulary, *, lowercase, sequence_length,
-                        bert_inputs):
-    """A `RawTextClassifier` with a tokenizer for `vocabulary`."""
+def raw_text_classifier(classifier, tokenizer, *, sequence_length, bert_inputs):
+    """A built `RawTextClassifier`."""
     model = RawTextClassifier(
-        classifier,
-        make_wordpiece_tokenizer(vocabulary, lowercase=lowercase),
-        sequence_length,
-        bert_inputs,
-        name="raw_text_classifier",
+        classifier, tokenizer, sequence_length, bert_inputs, name="raw_text_classifier",
     )
     model(tf.constant(["build"]))
     return model

@@ -9,7 +9,6 @@ import keras
 import numpy as np
 
 from keras_bert_lab.data.pipelines import classification_dataset
-from keras_bert_lab.data.vocabulary import make_wordpiece_tokenizer
 from keras_bert_lab.models.serving import (
     export_serving_signature,
     predict_texts,
@@ -53,8 +52,8 @@ def export_atomically(export, path):
     partial.rename(path)
 
 
-def train_text_classifier(run, data, *, classifier, optimizer, vocabulary,
-                          lowercase, bert_inputs, bucket=True):
+def train_text_classifier(run, data, *, classifier, optimizer, tokenizer,
+                          bert_inputs, bucket=True):
     """Trains `classifier` on `data.train`, keeps the weights with the lowest
     validation loss, evaluates on all of `data.test` from raw strings, saves
     and reloads the raw-string model, and checks the reloaded model gives
@@ -66,15 +65,14 @@ def train_text_classifier(run, data, *, classifier, optimizer, vocabulary,
         classifier: a model mapping token-id features to logits, built under
             `run.strategy.scope()`.
         optimizer: built under the same scope.
-        vocabulary: the tokenizer's vocabulary (list of str).
-        lowercase: whether the tokenizer lower-cases.
+        tokenizer: a `keras_hub.tokenizers.WordPieceTokenizer`, saved with the
+            model.
         bert_inputs: `[CLS] text [SEP]` with segment ids and padding mask.
 
     Returns:
         `(metrics, history)`: metrics dict and the per-epoch history.
     """
     config = run.config
-    tokenizer = make_wordpiece_tokenizer(vocabulary, lowercase=lowercase)
     train_texts, train_labels = data.train.texts, data.train.labels
     if config.max_train_examples:
         train_texts = train_texts[: config.max_train_examples]
@@ -107,8 +105,8 @@ def train_text_classifier(run, data, *, classifier, optimizer, vocabulary,
     )
 
     serving = raw_text_classifier(
-        classifier, vocabulary, lowercase=lowercase,
-        sequence_length=config.sequence_length, bert_inputs=bert_inputs,
+        classifier, tokenizer, sequence_length=config.sequence_length,
+        bert_inputs=bert_inputs,
     )
     test = binary_metrics(data.test.labels, predict_texts(serving, data.test.texts))
     model_path = run.run_dir / "model.keras"

@@ -1,3 +1,4 @@
+import keras_hub
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -87,6 +88,18 @@ def test_classification_truncates_and_keeps_text_label_pairs(tokenizer):
     np.testing.assert_array_equal(features["padding_mask"].sum(axis=1), [4, 8])
     expected = [CLS_ID] + list(tokenizer(["boring plot " * 3])[0][:6]) + [SEP_ID]
     np.testing.assert_array_equal(features["token_ids"][1], expected)
+
+
+def test_classification_wraps_with_the_tokenizers_own_special_ids():
+    # Google's BERT vocabularies put [CLS] and [SEP] elsewhere than ours (101, 102 there).
+    vocabulary = ["[PAD]", "[unused0]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "great", "film"]
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
+    dataset = classification_dataset(
+        ["Great film", "film"], [1, 0], tokenizer, batch_size=2, sequence_length=8,
+        shuffle=False, bucket=False, bert_inputs=True,
+    )
+    ((features, _),) = all_batches(dataset)
+    np.testing.assert_array_equal(features["token_ids"][:, :4], [[3, 6, 7, 4], [3, 7, 4, 0]])
 
 
 def test_shuffle_is_seeded_and_changes_every_epoch(tokenizer):

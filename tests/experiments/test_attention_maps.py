@@ -7,7 +7,7 @@ from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
 from experiments import attention_maps
-from keras_bert_lab.data.vocabulary import train_wordpiece_vocabulary
+from keras_bert_lab.data.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
 from keras_bert_lab.models.bert import BertClassifier, BertEncoder
 from keras_bert_lab.models.serving import raw_text_classifier
 
@@ -47,7 +47,8 @@ def test_saved_bert_with_given_sentences_and_a_split_word(tmp_path):
     pieces = train_wordpiece_vocabulary(SENTENCES * 20, 60, lowercase=True)
     encoder = BertEncoder(len(pieces), num_layers=1, num_heads=2, hidden_dim=8,
                           intermediate_dim=16, max_sequence_length=32, dropout=0.0)
-    model = raw_text_classifier(BertClassifier(encoder), pieces, lowercase=True,
+    model = raw_text_classifier(BertClassifier(encoder),
+                                make_wordpiece_tokenizer(pieces, lowercase=True),
                                 sequence_length=32, bert_inputs=True)
     model.save(tmp_path / "bert.keras")
     flags = ["--bert", str(tmp_path / "bert.keras"), "--head-summary", "Great"]

@@ -5,10 +5,15 @@ import subprocess
 import sys
 import textwrap
 
+import keras
+import keras_hub
+import numpy as np
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
 from experiments import bert_imdb, bert_pretrain
+from keras_bert_lab.analysis.loading import load_bert
+from keras_bert_lab.data.vocabulary import bert_special_ids
 from tests.experiments import cluster
 
 
@@ -90,3 +95,34 @@ def test_multi_worker_cluster_of_two_processes(tiny_imdb_dir, tmp_path, module, 
     assert codes == [0, 0], logs
     results = json.loads((tmp_path / "logs" / module / "smoke" / "results.json").read_text())
     assert results["strategy"] == "multi_worker" and results["replicas"] == 2
+
+
+def test_hugging_face_folder_loads_with_its_own_vocabulary(hugging_face_bert_dir):
+    encoder, tokenizer = load_bert(str(hugging_face_bert_dir))
+    assert bert_special_ids(tokenizer) == (4, 5)
+    backbone = keras_hub.models.BertBackbone.from_preset(str(hugging_face_bert_dir))
+    token_ids = np.asarray([[4, 20, 9, 5, 0], [4, 11, 5, 0, 0]], np.int32)
+    batch = {"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids),
+             "padding_mask": token_ids != 0}
+    ours, theirs = encoder(batch), backbone(batch)
+    for key in ("sequence_output", "pooled_output"):
+        np.testing.assert_allclose(ours[key], theirs[key], atol=1e-5)
+
+
+def test_fine_tune_from_a_hugging_face_folder(tiny_imdb_dir, hugging_face_bert_dir, tmp_path):
+    results = bert_imdb.main(smoke_args(
+        tiny_imdb_dir, tmp_path, "--init-from", str(hugging_face_bert_dir),
+    ))
+    assert results["start_point"] == str(hugging_face_bert_dir)
+    assert results["metrics"]["test_examples"] == 80
+    model = keras.saving.load_model(tmp_path / "bert_imdb" / "smoke" / "model.keras")
+    assert bert_special_ids(model.tokenizer) == (4, 5)
+    assert model.classifier.encoder.hidden_dim == 16
+
+
+def test_unknown_init_from_is_a_clear_error(tiny_imdb_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        bert_imdb.main(smoke_args(tiny_imdb_dir, tmp_path, "--init-from",
+                                  str(tmp_path / "no_such_folder")))
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "--init-from" in errors[0] and "no_such_folder" in errors[0]

@@ -9,7 +9,11 @@ from matplotlib.image import imread
 
 from experiments import embedding_probe, word2vec_imdb
 from keras_bert_lab.analysis import probe
-from keras_bert_lab.data.vocabulary import train_word_vocabulary, train_wordpiece_vocabulary
+from keras_bert_lab.data.vocabulary import (
+    make_wordpiece_tokenizer,
+    train_word_vocabulary,
+    train_wordpiece_vocabulary,
+)
 from keras_bert_lab.models.bert import BertClassifier, BertEncoder
 from keras_bert_lab.models.lstm import build_lstm_classifier
 from keras_bert_lab.models.serving import raw_text_classifier
@@ -34,13 +38,15 @@ def saved_runs(tiny_imdb_dir, tmp_path_factory):
     word2vec_imdb.main(["--preset", "smoke", "--data-dir", str(tiny_imdb_dir),
                         "--logdir", str(root), "--quiet"])
     words = train_word_vocabulary(TEXTS, 500, lowercase=True)
-    lstm = raw_text_classifier(build_lstm_classifier(len(words), 8, 4, pooling="mean"), words,
-                               lowercase=True, sequence_length=64, bert_inputs=False)
+    lstm = raw_text_classifier(build_lstm_classifier(len(words), 8, 4, pooling="mean"),
+                               make_wordpiece_tokenizer(words, lowercase=True),
+                               sequence_length=64, bert_inputs=False)
     (root / "lstm").mkdir()
     lstm.save(root / "lstm" / "model.keras")
     pieces = train_wordpiece_vocabulary(TEXTS, 400, lowercase=True)
-    bert = raw_text_classifier(BertClassifier(tiny_encoder(len(pieces))), pieces,
-                               lowercase=True, sequence_length=64, bert_inputs=True)
+    bert = raw_text_classifier(BertClassifier(tiny_encoder(len(pieces))),
+                               make_wordpiece_tokenizer(pieces, lowercase=True),
+                               sequence_length=64, bert_inputs=True)
     bert.save(root / "bert.keras")
     tiny_encoder(len(pieces)).save(root / "encoder.keras")
     (root / "vocabulary.txt").write_text("".join(token + "\n" for token in pieces))

