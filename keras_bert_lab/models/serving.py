@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_lab.data.pipelines import truncate_token_ids
 from keras_bert_lab.data.vocabulary import bert_special_ids
 
 
@@ -16,9 +17,11 @@ def to_ragged_ids(token_ids):
     return tf.ragged.constant(token_ids, dtype=tf.int32, ragged_rank=1)
 
 
-def pack_token_ids(token_ids, sequence_length, start_id=None, end_id=None):
-    """Truncates ragged ids, optionally adds `[CLS]`/`[SEP]`, and pads with 0
-    to the longest sequence of the batch (at least 1).
+def pack_token_ids(token_ids, sequence_length, start_id=None, end_id=None,
+                   tail_length=0):
+    """Truncates ragged ids (`data.pipelines.truncate_token_ids`), optionally
+    adds `[CLS]`/`[SEP]`, and pads with 0 to the longest sequence of the batch
+    (at least 1).
 
     Args:
         token_ids: int ragged `[batch_size, None]`.
@@ -27,7 +30,7 @@ def pack_token_ids(token_ids, sequence_length, start_id=None, end_id=None):
         int32 `[batch_size, min(longest, sequence_length)]`.
     """
     specials = (start_id is not None) + (end_id is not None)
-    token_ids = token_ids[:, : sequence_length - specials]
+    token_ids = truncate_token_ids(token_ids, sequence_length - specials, tail_length)
     rows = token_ids.nrows()
     if start_id is not None:
         token_ids = tf.concat([tf.fill([rows, 1], start_id), token_ids], axis=1)
@@ -42,7 +45,7 @@ class RawTextClassifier(keras.Model):
     """Strings in, class probabilities out: tokenizer + classifier.
 
     Tokenisation and truncation match `data.pipelines.classification_dataset`
-    with the same `sequence_length` and `bert_inputs`.
+    with the same `sequence_length`, `bert_inputs` and `tail_length`.
 
     Args:
         classifier: a model from token-id features (`{"token_ids"}`, plus
@@ -51,6 +54,7 @@ class RawTextClassifier(keras.Model):
             `BertTokenizer` included).
         sequence_length: int, tokens kept per text, special tokens included.
         bert_inputs: bool, wrap texts as `[CLS] text [SEP]` for BERT.
+        tail_length: int, tokens kept from the end of a long text.
 
     Call arguments:
         text: string `[batch_size]`.
@@ -60,18 +64,19 @@ class RawTextClassifier(keras.Model):
     """
 
     def __init__(self, classifier, tokenizer, sequence_length, bert_inputs,
-                 **kwargs):
+                 tail_length=0, **kwargs):
         super().__init__(**kwargs)
         self.classifier = classifier
         self.tokenizer = tokenizer
         self.sequence_length = sequence_length
         self.bert_inputs = bert_inputs
+        self.tail_length = tail_length
 
     def call(self, text, training=None):
         cls_id, sep_id = bert_special_ids(self.tokenizer) if self.bert_inputs else (None, None)
         token_ids = pack_token_ids(
             to_ragged_ids(self.tokenizer(text)), self.sequence_length,
-            start_id=cls_id, end_id=sep_id,
+            start_id=cls_id, end_id=sep_id, tail_length=self.tail_length,
         )
         features = {"token_ids": token_ids}
         if self.bert_inputs:
@@ -97,6 +102,7 @@ class RawTextClassifier(keras.Model):
             "tokenizer": keras.saving.serialize_keras_object(self.tokenizer),
             "sequence_length": self.sequence_length,
             "bert_inputs": self.bert_inputs,
+            "tail_length": self.tail_length,
         }
 
     @classmethod
@@ -107,10 +113,12 @@ class RawTextClassifier(keras.Model):
         return cls(**config)
 
 
-def raw_text_classifier(classifier, tokenizer, *, sequence_length, bert_inputs):
+def raw_text_classifier(classifier, tokenizer, *, sequence_length, bert_inputs,
+                        tail_length=0):
     """A built `RawTextClassifier`."""
     model = RawTextClassifier(
-        classifier, tokenizer, sequence_length, bert_inputs, name="raw_text_classifier",
+        classifier, tokenizer, sequence_length, bert_inputs, tail_length,
+        name="raw_text_classifier",
     )
     model(tf.constant(["build"]))
     return model

@@ -83,6 +83,7 @@ def train_text_classifier(run, data, *, classifier, optimizer, tokenizer,
             texts, labels, tokenizer, batch_size=run.global_batch_size,
             sequence_length=config.sequence_length, shuffle=shuffle,
             seed=run.args.seed, bucket=bucket, bert_inputs=bert_inputs,
+            tail_length=config.tail_length,
         )
 
     trainer = DistributedTrainer(
@@ -106,7 +107,7 @@ def train_text_classifier(run, data, *, classifier, optimizer, tokenizer,
 
     serving = raw_text_classifier(
         classifier, tokenizer, sequence_length=config.sequence_length,
-        bert_inputs=bert_inputs,
+        bert_inputs=bert_inputs, tail_length=config.tail_length,
     )
     test = binary_metrics(data.test.labels, predict_texts(serving, data.test.texts))
     model_path = run.run_dir / "model.keras"
