@@ -1,9 +1,8 @@
-"""Draw a BERT encoder's attention: one heatmap per layer and head for each sentence, and,
-with --head-summary TOKEN, what every head attends to from that token.
+"""Draw attention, one heatmap per layer and head for each sentence: a BERT encoder's
+self-attention (with --head-summary TOKEN, also what every head attends to from that token), or
+a translator's cross-attention, the French × English alignment of each decoder layer."""
 
-The translator's attention is pending: `Translator` does not expose its attention weights yet
-(a `layer_outputs`-like method, as `BertEncoder` has, would let this module draw them)."""
-
+import numpy as np
 import tensorflow as tf
 
 from keras_bert_lab.analysis import loading, probe
@@ -17,10 +16,16 @@ from keras_bert_lab.analysis.attention_plots import (
 from keras_bert_lab.presets import ATTENTION_MAPS_PRESETS
 from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
 from keras_bert_lab.training.experiment import write_text_atomically
-from keras_bert_lab.data.vocabulary import CLS_TOKEN, SEP_TOKEN, bert_special_ids
+from keras_bert_lab.data.vocabulary import PAD_ID, CLS_TOKEN, SEP_TOKEN, bert_special_ids
+from keras_bert_lab.models.decoding import generate
 from keras_bert_lab.models.serving import to_ragged_ids
 
 EXPERIMENT = "attention_maps"
+DEFAULT_FRENCH = [
+    "Je ne sais pas ce qu'il veut dire.",
+    "Le chat dort sur le lit de ma sœur.",
+    "Elle a acheté une nouvelle voiture hier.",
+]
 
 
 def build_parser():
@@ -34,10 +39,12 @@ def build_parser():
     parser.add_argument("--bert-cased", action="store_true",
                         help="the BERT vocabulary keeps case")
     parser.add_argument("--translator", default=None,
-                        help="a translation pipeline .keras (pending: not supported yet)")
+                        help="a translate_fr_en run folder or its translation_pipeline.keras: "
+                        "draws the decoder's cross-attention on French sentences")
     parser.add_argument("--sentence", action="append", default=[],
-                        help="a sentence to draw (repeat the flag for several); default: "
-                        "two pairs of probe sentences (plot, star)")
+                        help="a sentence to draw (repeat the flag for several; French with "
+                        "--translator); default: two pairs of probe sentences (plot, star), "
+                        "or three French sentences")
     parser.add_argument("--head-summary", default=None, metavar="TOKEN",
                         help="also show, for this token (or word: its first piece), the "
                         "tokens each head attends to most")
@@ -80,15 +87,9 @@ def summary_markdown(sentence, tokens, position, rows):
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None):
-    parser = build_parser()
-    run = AnalysisRun.start(EXPERIMENT, parser, ATTENTION_MAPS_PRESETS, argv)
-    args, config = run.args, run.config
-    if args.translator:
-        parser.error("--translator is pending: Translator does not expose its attention "
-                     "weights yet; use --bert")
-    if not (args.bert or config.random_models):
-        parser.error("give --bert (or --preset smoke for a tiny random BERT)")
+def bert_maps(args, config, parser):
+    """`(sentence, query tokens, key tokens, weights [layers, heads, T, T])` per sentence of
+    `--sentence` (default: probe sentences), for BERT self-attention."""
     sentences = args.sentence or default_sentences()
     try:
         encoder, tokenizer = (
@@ -102,34 +103,82 @@ def main(argv=None):
                                            bert_special_ids(tokenizer))
     except (probe.ProbeError, loading.LoadError) as error:
         parser.error(str(error))
+    maps = []
+    for sentence, ids, output in zip(sentences, token_ids, outputs):
+        tokens = [CLS_TOKEN] + [tokenizer.id_to_token(i) for i in ids] + [SEP_TOKEN]
+        maps.append((sentence, tokens, tokens, output["attention_weights"]))
+    return maps, tokenizer.lowercase
 
-    all_tokens = [[CLS_TOKEN] + [tokenizer.id_to_token(i) for i in ids] + [SEP_TOKEN]
-                  for ids in token_ids]
-    positions = [find_token(tokens, args.head_summary, tokenizer.lowercase)
-                 if args.head_summary else None for tokens in all_tokens]
+
+def translator_maps(args, parser):
+    """The same per sentence of `--sentence` (default: `DEFAULT_FRENCH`) for the translator's
+    cross-attention: English output tokens (greedy) × French source tokens, and the
+    translation."""
+    sentences = args.sentence or DEFAULT_FRENCH
+    try:
+        pipeline = loading.load_translator(args.translator)
+    except loading.LoadError as error:
+        parser.error(str(error))
+    maps = []
+    for sentence in sentences:
+        source_ids = pipeline.tokenize_sources([sentence])
+        output_ids = generate(pipeline.translator, source_ids, jit_compile=False)
+        weights = np.asarray(
+            pipeline.translator.attention_weights(source_ids, output_ids)["cross_attention"]
+        )[0]
+        source = [int(i) for i in np.asarray(source_ids)[0] if i != PAD_ID]
+        output = [int(i) for i in np.asarray(output_ids)[0] if i != PAD_ID]
+        maps.append((
+            sentence,
+            [pipeline.target_tokenizer.id_to_token(i) for i in output],
+            [pipeline.source_tokenizer.id_to_token(i) for i in source],
+            weights[:, :, : len(output), : len(source)],
+            pipeline.translate([sentence])[0],
+        ))
+    return maps
+
+
+def main(argv=None):
+    parser = build_parser()
+    run = AnalysisRun.start(EXPERIMENT, parser, ATTENTION_MAPS_PRESETS, argv)
+    args, config = run.args, run.config
+    if args.translator and (args.bert or args.head_summary):
+        parser.error("--translator draws cross-attention alone: drop --bert and --head-summary")
+    if not (args.bert or args.translator or config.random_models):
+        parser.error("give --bert or --translator (or --preset smoke for a tiny random BERT)")
+    if args.translator:
+        maps, lowercase = translator_maps(args, parser), False
+        name, axis_labels = "cross_attention", ("French (source)", "English (output)")
+    else:
+        (maps, lowercase), name = bert_maps(args, config, parser), "attention"
+        axis_labels = ("key", "query")
+    positions = [find_token(tokens, args.head_summary, lowercase) if args.head_summary
+                 else None for _, tokens, *_ in maps]
     if args.head_summary and all(position is None for position in positions):
         parser.error(f"--head-summary {args.head_summary!r} is in none of the sentences")
 
     writer = tf.summary.create_file_writer(str(run.run_dir))
     records, summaries = [], []
     with writer.as_default(step=0):
-        for number, (sentence, tokens, position, output) in enumerate(
-            zip(sentences, all_tokens, positions, outputs), start=1
+        for number, ((sentence, tokens, key_tokens, weights, *translation), position) in (
+            enumerate(zip(maps, positions), start=1)
         ):
-            weights = output["attention_weights"]  # [layers, heads, T, T]
             files = []
             for layer, layer_weights in enumerate(weights, start=1):
                 figure = attention_heads_figure(
                     layer_weights, tokens, f"sentence {number}, layer {layer}: {sentence}",
-                    max_columns=config.max_columns,
+                    max_columns=config.max_columns, key_tokens=key_tokens,
+                    axis_labels=axis_labels,
                 )
                 image = render(figure)
-                path = run.run_dir / "attention" / f"sentence_{number}" / f"layer_{layer}.png"
+                path = run.run_dir / name / f"sentence_{number}" / f"layer_{layer}.png"
                 save_png(image, path)
-                tf.summary.image(f"attention/sentence_{number}/layer_{layer}", image[None],
+                tf.summary.image(f"{name}/sentence_{number}/layer_{layer}", image[None],
                                  description=sentence)
                 files.append(str(path.relative_to(run.run_dir)))
             record = {"sentence": sentence, "tokens": tokens, "files": files}
+            if translation:
+                record |= {"translation": translation[0], "source_tokens": key_tokens}
             if position is not None:
                 rows = head_summary(weights, tokens, position, config.top_k)
                 image = render(head_summary_figure(weights, tokens, position))
@@ -145,9 +194,11 @@ def main(argv=None):
     if summaries:
         write_text_atomically(run.run_dir / "head_summary.md", "\n".join(summaries))
         print("\n".join(summaries))
+    layers, heads = maps[0][3].shape[:2]
     return run.write_results(
-        {"sentences": len(sentences), "layers": encoder.num_layers, "heads": encoder.num_heads},
-        extra={"sentences": records, "bert": args.bert, "head_summary_token": args.head_summary},
+        {"sentences": len(maps), "layers": int(layers), "heads": int(heads)},
+        extra={"sentences": records, "bert": args.bert, "translator": args.translator,
+               "head_summary_token": args.head_summary},
     )
 
 

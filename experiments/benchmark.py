@@ -9,11 +9,10 @@ See `keras_bert_lab.benchmarking` for what is measured and how.
 import argparse
 import dataclasses
 import json
-import os
 import sys
-import tempfile
 
 from keras_bert_lab import benchmarking
+from keras_bert_lab.training.experiment import write_text_atomically
 
 # Flags that override single `BenchmarkConfig` fields.
 _OVERRIDES = {
@@ -63,15 +62,6 @@ def make_config(args):
     return dataclasses.replace(benchmarking.BENCHMARK_PRESETS[args.preset], **changes)
 
 
-def _write_atomically(path, text):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=folder, delete=False,
-                                     suffix=".tmp") as file:
-        file.write(text)
-    os.replace(file.name, path)
-
-
 def main(argv=None):
     args = parse_args(argv)
     config = make_config(args)
@@ -84,9 +74,9 @@ def main(argv=None):
     report = benchmarking.markdown_report(results)
     results["markdown"] = report
     if args.json:
-        _write_atomically(args.json, json.dumps(results, indent=2) + "\n")
+        write_text_atomically(args.json, json.dumps(results, indent=2) + "\n")
     if args.markdown:
-        _write_atomically(args.markdown, report)
+        write_text_atomically(args.markdown, report)
     log(report)
     return results
 

@@ -19,37 +19,43 @@ from matplotlib.patches import Rectangle
 from PIL import Image
 
 
-def attention_heads_figure(weights, tokens, title, max_columns=4):
-    """One layer's heads side by side, tokens on both axes.
+def attention_heads_figure(weights, tokens, title, max_columns=4, key_tokens=None,
+                           axis_labels=("key", "query")):
+    """One layer's heads side by side: queries down, keys across.
 
     Args:
-        weights: float `[num_heads, T, T]`, rows (queries) summing to 1.
-        tokens: `T` token strings.
+        weights: float `[num_heads, T, K]`, rows (queries) summing to 1.
+        tokens: `T` query token strings.
         title: figure title, e.g. `"layer 2"`.
         max_columns: heads per row of the grid.
+        key_tokens: `K` key token strings (default: `tokens`, self-attention); for
+            cross-attention, the source sentence's.
+        axis_labels: `(x label, y label)`.
 
     Returns:
-        A `Figure` with one heatmap per head (rows: queries, columns: keys), on one colour
-        scale from 0 to the layer's largest weight.
+        A `Figure` with one heatmap per head, on one colour scale from 0 to the layer's
+        largest weight.
     """
     weights = np.asarray(weights)
-    num_heads, length = weights.shape[0], len(tokens)
-    if weights.shape[1:] != (length, length):
-        raise ValueError(f"weights {weights.shape} do not match {length} tokens")
+    key_tokens = tokens if key_tokens is None else key_tokens
+    num_heads, length, key_length = weights.shape[0], len(tokens), len(key_tokens)
+    if weights.shape[1:] != (length, key_length):
+        raise ValueError(f"weights {weights.shape} do not match {length} query and "
+                         f"{key_length} key tokens")
     columns = min(num_heads, max_columns)
     rows = math.ceil(num_heads / columns)
-    side = 1.2 + 0.28 * length
-    figure = Figure(figsize=(side * columns, side * rows + 0.6), layout="constrained")
+    width, height = 1.2 + 0.28 * key_length, 1.2 + 0.28 * length
+    figure = Figure(figsize=(width * columns, height * rows + 0.6), layout="constrained")
     figure.suptitle(title)
     top = float(weights.max())
     for head in range(num_heads):
         axes = figure.add_subplot(rows, columns, head + 1)
         image = axes.imshow(weights[head], vmin=0.0, vmax=top, cmap="viridis")
         axes.set_title(f"head {head + 1}", fontsize=9)
-        axes.set_xticks(range(length), tokens, rotation=90, fontsize=7)
+        axes.set_xticks(range(key_length), key_tokens, rotation=90, fontsize=7)
         axes.set_yticks(range(length), tokens, fontsize=7)
-        axes.set_xlabel("key", fontsize=8)
-        axes.set_ylabel("query", fontsize=8)
+        axes.set_xlabel(axis_labels[0], fontsize=8)
+        axes.set_ylabel(axis_labels[1], fontsize=8)
     figure.colorbar(image, ax=figure.axes, shrink=0.6, label="attention weight")
     return figure
 

@@ -20,7 +20,8 @@ from keras_bert_lab.data.vocabulary import (
 from keras_bert_lab.models.bert import BertEncoder, load_keras_hub_bert
 from keras_bert_lab.models.lstm import build_lstm_classifier
 from keras_bert_lab.models.serving import RawTextClassifier
-from keras_bert_lab.training import pretraining
+from keras_bert_lab.models.translator import TranslationPipeline
+from keras_bert_lab.training import pretraining, translation
 
 WORD2VEC_VECTORS = "vectors.npy"
 WORD2VEC_VOCABULARY = "vocabulary.txt"
@@ -122,6 +123,16 @@ def load_bert(path_or_preset, vocabulary_path=None, lowercase=True):
         tokenizer = make_wordpiece_tokenizer(read_vocabulary(vocabulary_path),
                                              lowercase=lowercase)
     return encoder, tokenizer
+
+
+def load_translator(path):
+    """A `translate_fr_en` run folder or its `.keras` file -> the `TranslationPipeline`."""
+    path = Path(path)
+    model = _load_keras(path / translation.PIPELINE_FILE if path.is_dir() else path)
+    if not isinstance(model, TranslationPipeline):
+        raise LoadError(f"{path} holds a {type(model).__name__}, not a translation pipeline "
+                        "(experiments.translate_fr_en)")
+    return model
 
 
 def random_word2vec(texts, vocabulary_size, embedding_dim, seed=0):

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_bert_lab.data.vocabulary import detokenize_to_text
+from keras_bert_lab.data.vocabulary import START_ID, detokenize_to_text
 from keras_bert_lab.layers.token_and_position_embedding import (
     TokenAndPositionEmbedding,
 )
@@ -301,6 +301,51 @@ class Translator(keras.Model):
         if self.decoder_layer_norm is not None:
             x = self.decoder_layer_norm(x)
         return x
+
+    def attention_weights(self, source_ids, output_ids):
+        """Every block's attention weights while the model produced
+        `output_ids` (teacher forcing on `[START]` + `output_ids[:, :-1]`, no
+        dropout): the decoder's rows are its steps, as in greedy decoding.
+
+        Args:
+            source_ids: int `[batch_size, source_length]`, 0 for padding.
+            output_ids: int `[batch_size, length]`, e.g. from
+                `decoding.generate`; 0 for padding.
+
+        Returns:
+            dict of float32 `[batch_size, num_layers, num_heads, queries,
+            keys]`: `encoder_self_attention` (source × source),
+            `decoder_self_attention` (output × output) and `cross_attention`
+            (output × source: row `t` is where the decoder looked in the
+            French sentence while predicting output token `t`).
+        """
+        source_ids = ops.convert_to_tensor(source_ids, "int32")[:, : self.sequence_length]
+        output_ids = ops.convert_to_tensor(output_ids, "int32")
+        source_mask = ops.not_equal(source_ids, 0)
+        weights = {"encoder_self_attention": [], "decoder_self_attention": [],
+                   "cross_attention": []}
+        x = self.source_embedding(source_ids)
+        for block in self.encoder_blocks:
+            x, scores = block(x, padding_mask=source_mask, return_attention_scores=True)
+            weights["encoder_self_attention"].append(scores)
+        if self.encoder_layer_norm is not None:
+            x = self.encoder_layer_norm(x)
+        decoder_inputs = ops.concatenate(
+            [ops.full((ops.shape(output_ids)[0], 1), START_ID, "int32"), output_ids[:, :-1]],
+            axis=1,
+        )
+        y = self.target_embedding(decoder_inputs)
+        for block in self.decoder_blocks:
+            y, scores = block(
+                y, x, decoder_padding_mask=ops.not_equal(decoder_inputs, 0),
+                encoder_padding_mask=source_mask, return_attention_scores=True,
+            )
+            weights["decoder_self_attention"].append(scores["self_attention"])
+            weights["cross_attention"].append(scores["cross_attention"])
+        return {
+            name: ops.cast(ops.stack(per_layer, axis=1), "float32")
+            for name, per_layer in weights.items()
+        }
 
     def output_logits(self, hidden):
         """`[..., hidden_dim]` decoder states -> float32 logits

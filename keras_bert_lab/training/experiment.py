@@ -127,6 +127,7 @@ def git_commit():
 def write_text_atomically(path, text):
     """Writes `text` (UTF-8) to a temporary file, then renames it to `path`."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)

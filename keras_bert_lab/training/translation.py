@@ -355,39 +355,6 @@ def saved_model_translate(saved_model, texts, batch_size, signature="greedy"):
 # --------------------------------------------------------- TensorBoard
 
 
-def cross_attention_weights(translator, source_ids, output_ids):
-    """Cross-attention of the last decoder block while it produced
-    `output_ids`, averaged over heads.
-
-    Args:
-        translator: a `Translator`.
-        source_ids: int `[batch, source_length]`.
-        output_ids: int `[batch, length]` from `decoding.generate`.
-
-    Returns:
-        float32 numpy `[batch, length, source_length]`: row `t` is the
-        attention over the source while predicting output token `t`.
-    """
-    source_ids = tf.convert_to_tensor(source_ids, tf.int32)
-    output_ids = tf.convert_to_tensor(output_ids, tf.int32)
-    encoder_outputs, padding_mask = translator.encode(source_ids)
-    decoder_inputs = tf.concat(
-        [tf.fill([tf.shape(output_ids)[0], 1], START_ID), output_ids[:, :-1]],
-        axis=1,
-    )
-    x = translator.target_embedding(decoder_inputs)
-    for block in translator.decoder_blocks:
-        x, scores = block(
-            x, encoder_outputs,
-            decoder_padding_mask=tf.not_equal(decoder_inputs, PAD_ID),
-            encoder_padding_mask=padding_mask,
-            return_attention_scores=True,
-        )
-    return np.asarray(
-        tf.reduce_mean(tf.cast(scores["cross_attention"], tf.float32), axis=1)
-    )
-
-
 def heatmap_image(weights, source_tokens, output_tokens):
     """A `[1, height, width, channels]` uint8 picture of attention weights
     `[len(output_tokens), len(source_tokens)]`, labelled with the tokens
@@ -471,7 +438,9 @@ class TranslationSummaries:
         output_ids = decoding.generate(
             translator, source_ids, jit_compile=self.config.xla_decoding
         )
-        weights = cross_attention_weights(translator, source_ids, output_ids)[0]
+        # The last decoder block's cross-attention, averaged over heads.
+        weights = np.asarray(translator.attention_weights(
+            source_ids, output_ids)["cross_attention"])[0, -1].mean(axis=0)
         source_row = [int(i) for i in np.asarray(source_ids)[0] if i != PAD_ID]
         output_row = [int(i) for i in np.asarray(output_ids)[0] if i != PAD_ID]
         return heatmap_image(

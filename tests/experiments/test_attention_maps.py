@@ -7,9 +7,14 @@ from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
 from experiments import attention_maps
-from keras_bert_lab.data.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
+from keras_bert_lab.data.vocabulary import (
+    RESERVED_TOKENS,
+    make_wordpiece_tokenizer,
+    train_wordpiece_vocabulary,
+)
 from keras_bert_lab.models.bert import BertClassifier, BertEncoder
 from keras_bert_lab.models.serving import raw_text_classifier
+from keras_bert_lab.models.translator import TranslationPipeline, Translator
 
 SENTENCES = ["The cast was great.", "He wore a cast on his arm."]
 
@@ -66,8 +71,8 @@ def test_saved_bert_with_given_sentences_and_a_split_word(tmp_path):
 @pytest.mark.parametrize(
     "flags, message",
     [
-        (["--translator", "pipeline.keras"], "--translator is pending"),
-        ([], "give --bert (or --preset smoke"),
+        (["--translator", "/nonexistent.keras"], "/nonexistent.keras does not exist"),
+        ([], "give --bert or --translator (or --preset smoke"),
         (["--preset", "smoke", "--head-summary", "zebra"], "'zebra' is in none of the sentences"),
         (["--bert", "/nonexistent.keras"], "/nonexistent.keras does not exist"),
     ],
@@ -78,3 +83,34 @@ def test_bad_flags_are_one_clear_line(tmp_path, capsys, flags, message):
     assert exit_info.value.code == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(errors) == 1 and message in errors[0], errors
+
+
+def test_translator_cross_attention(tmp_path):
+    french = "le chat dort sur lit".split()
+    english = "the cat sleeps on bed".split()
+    translator = Translator(len(RESERVED_TOKENS) + 5, len(RESERVED_TOKENS) + 5,
+                            sequence_length=8, num_layers=2, hidden_dim=8, num_heads=2,
+                            intermediate_dim=16, dropout=0.0)
+    pipeline = TranslationPipeline(
+        translator,
+        make_wordpiece_tokenizer(list(RESERVED_TOKENS) + french, lowercase=True),
+        make_wordpiece_tokenizer(list(RESERVED_TOKENS) + english, lowercase=False),
+    )
+    pipeline.save(tmp_path / "translation_pipeline.keras")
+    records = run(tmp_path, "--translator", str(tmp_path), "--sentence", "Le chat dort",
+                  "--sentence", "sur le lit")["sentences"]
+    run_dir = tmp_path / "attention_maps" / "cpu"
+    assert [r["source_tokens"] for r in records] == [["le", "chat", "dort"],
+                                                    ["sur", "le", "lit"]]
+    for record in records:
+        assert record["translation"] == pipeline.translate([record["sentence"]])[0]
+        assert len(record["files"]) == 2 and record["files"][0].startswith("cross_attention/")
+        with Image.open(run_dir / record["files"][1]) as image:
+            assert image.format == "PNG"
+
+
+def test_translator_with_head_summary_is_one_clear_line(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run(tmp_path, "--translator", str(tmp_path), "--head-summary", "chat")
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "--translator" in errors[0]

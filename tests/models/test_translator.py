@@ -229,3 +229,20 @@ def test_learning_rate_schedule_serializes_and_drives_adam():
     optimizer.apply_gradients([(tf.constant(1.0), variable)])
     # Adam's first step moves by about the learning rate.
     assert 1.0 - float(variable.numpy()) == pytest.approx(float(schedule(0)), rel=1e-3)
+
+
+def test_attention_weights_are_distributions_that_skip_padding():
+    translator = tiny_translator()
+    sources = batch()["encoder_inputs"]
+    outputs = np.array([[7, 8, 6, 0], [9, 6, 0, 0]], "int32")
+    weights = {k: np.asarray(v) for k, v in translator.attention_weights(sources, outputs).items()}
+    assert weights["encoder_self_attention"].shape == (2, 2, 2, 6, 6)
+    assert weights["decoder_self_attention"].shape == (2, 2, 2, 4, 4)
+    assert weights["cross_attention"].shape == (2, 2, 2, 4, 6)
+    for values in weights.values():
+        np.testing.assert_allclose(values.sum(axis=-1), 1.0, atol=1e-5)
+    # The second source has 3 real tokens; nobody attends to its padding.
+    assert np.all(weights["cross_attention"][1, ..., 3:] == 0)
+    assert np.all(weights["encoder_self_attention"][1, ..., 3:] == 0)
+    # The decoder is causal.
+    assert np.all(np.triu(weights["decoder_self_attention"][0, 0, 0], k=1) == 0)
