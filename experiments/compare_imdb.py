@@ -1,5 +1,7 @@
 """Compare the IMDB models in one go, under one strategy: the LSTM baseline,
-BERT from scratch, and BERT pre-trained here (MLM + NSP) then fine-tuned.
+BERT from scratch, and BERT pre-trained here (MLM + NSP) then fine-tuned;
+with `--with-word2vec`, also the LSTM started from word2vec vectors trained
+here, fine-tuned and frozen.
 
 Each model runs as its own `python -m experiments.<name>` process (so that
 each creates its own `tf.distribute` strategy, and a cluster's `TF_CONFIG`
@@ -30,6 +32,8 @@ def parse_args(argv):
                         help="default: the preset name (runs resume by name)")
     parser.add_argument("--strategy", choices=STRATEGIES, default="auto")
     parser.add_argument("--cpu-devices", type=int, default=None)
+    parser.add_argument("--with-word2vec", action="store_true",
+                        help="also train word2vec and the LSTM started from it")
     parser.add_argument("--quiet", action="store_true")
     return parser.parse_args(argv)
 
@@ -38,12 +42,20 @@ def planned_runs(args):
     """`(experiment, run name, extra flags)` for each model, in order."""
     name = args.run_name or args.preset
     pretrain_dir = Path(args.logdir) / "bert_pretrain" / name
-    return [
+    runs = [
         ("imdb_lstm", name, []),
         ("bert_imdb", f"{name}-scratch", ["--no-pretrain"]),
         ("bert_pretrain", name, []),
         ("bert_imdb", f"{name}-pretrained", ["--init-from", str(pretrain_dir)]),
     ]
+    if args.with_word2vec:
+        word2vec = ["--init-embeddings", str(Path(args.logdir) / "word2vec_imdb" / name)]
+        runs += [
+            ("word2vec_imdb", name, []),
+            ("imdb_lstm", f"{name}-word2vec", word2vec),
+            ("imdb_lstm", f"{name}-word2vec-frozen", [*word2vec, "--freeze-embeddings"]),
+        ]
+    return runs
 
 
 def main(argv=None):
@@ -63,7 +75,7 @@ def main(argv=None):
         if subprocess.run(command).returncode:
             sys.exit(f"compare_imdb: {experiment} ({run_name}) failed; "
                      "run the same command again to resume it")
-        if experiment != "bert_pretrain":  # a step towards a classifier
+        if experiment not in ("bert_pretrain", "word2vec_imdb"):  # steps towards a classifier
             results.append(json.loads(
                 (Path(args.logdir) / experiment / run_name / "results.json").read_text()
             ))

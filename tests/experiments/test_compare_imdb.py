@@ -6,12 +6,15 @@ import json
 from experiments import compare_imdb, results_table
 
 
-def test_smoke_comparison_of_the_three_models(tiny_imdb_dir, tmp_path):
+def test_smoke_comparison_of_every_model(tiny_imdb_dir, tmp_path):
     rows = compare_imdb.main([
         "--preset", "smoke", "--data-dir", str(tiny_imdb_dir),
-        "--logdir", str(tmp_path), "--quiet",
+        "--logdir", str(tmp_path), "--with-word2vec", "--quiet",
     ])
-    assert [row["experiment"] for row in rows] == ["imdb_lstm", "bert_imdb", "bert_imdb"]
+    assert [row["experiment"] for row in rows] == [
+        "imdb_lstm", "bert_imdb", "bert_imdb", "imdb_lstm", "imdb_lstm"]
+    assert [row["model"] for row in rows][3:] == [
+        "BiLSTM + word2vec (fine-tuned)", "BiLSTM + word2vec (frozen)"]
     assert all(row["strategy"] == "default × 1" for row in rows)
     assert all(0 <= row["test_accuracy"] <= 1 for row in rows)
     table = (tmp_path / "compare_imdb" / "smoke" / "comparison.md").read_text()

@@ -7,11 +7,13 @@ import sys
 import textwrap
 import time
 
+import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from experiments import imdb_lstm
+from experiments import imdb_lstm, word2vec_imdb
 from tests.experiments import cluster
 
 
@@ -179,3 +181,28 @@ def test_a_dead_worker_fails_the_cluster_quickly_and_a_restart_resumes(
     results = json.loads((tmp_path / "logs/imdb_lstm/smoke/results.json").read_text())
     assert results["metrics"]["optimizer_steps"] == 40 * 5  # 72 reviews / global batch 16
     print(f"survivor failed {seconds_to_fail:.1f} s after the kill")
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_embeddings_start_from_word2vec(tiny_imdb_dir, tmp_path, frozen):
+    word2vec_imdb.main(smoke_args(tiny_imdb_dir, tmp_path))
+    word2vec_dir = tmp_path / "word2vec_imdb" / "smoke"
+    vectors = np.load(word2vec_dir / "vectors.npy")
+    extra = ["--init-embeddings", str(word2vec_dir)] + (["--freeze-embeddings"] if frozen else [])
+    results = imdb_lstm.main(smoke_args(tiny_imdb_dir, tmp_path, *extra))
+    assert results["model"] == ("BiLSTM + word2vec (frozen)" if frozen
+                                else "BiLSTM + word2vec (fine-tuned)")
+    model = keras.saving.load_model(tmp_path / "imdb_lstm" / "smoke" / "model.keras")
+    table = np.asarray(model.classifier.get_layer("token_embedding").embeddings)
+    assert table.shape == vectors.shape
+    assert np.array_equal(table, vectors) == frozen  # fine-tuning moves the vectors
+    assert model.tokenizer.get_vocabulary() == (
+        (word2vec_dir / "vocabulary.txt").read_text().splitlines()
+    )
+
+
+def test_freeze_without_word2vec_is_one_clear_line(tiny_imdb_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        imdb_lstm.main(smoke_args(tiny_imdb_dir, tmp_path, "--freeze-embeddings"))
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "--init-embeddings" in errors[0]
