@@ -60,7 +60,7 @@ class BertPretrainPreset:
     sequence_length: int = 128
     max_predictions: int = 20
     batch_size: int = 32
-    epochs: int = 10
+    epochs: int = 8
     steps_per_epoch: int | None = 1000
     learning_rate: float = 1e-3
     warmup_fraction: float = 0.05
