@@ -49,8 +49,10 @@ class BertPretrainPreset:
     The `cpu` preset is BERT-tiny (2 layers, hidden 128) at 128 tokens: on
     2 cores, BERT-mini (4 layers, hidden 256) takes about 1.6 s a step of
     32 sequences, too slow to see enough text within the hour; tiny takes
-    about 0.17 s, so 16,000 steps (512,000 sequences) take about 45 minutes. `steps_per_epoch` × `epochs` caps the run (an "epoch" is
-    then a slice of the stream of examples, for validation and logging).
+    about 0.17 s, so 16,000 steps (512,000 sequences, about two passes
+    over the 240,000 examples) take about 45 minutes. `steps_per_epoch` ×
+    `epochs` caps the run (an "epoch" is then a slice of the stream of
+    examples, for validation and logging).
     `sequence_length` is also the encoder's number of positions, so
     `bert_imdb` fine-tunes at most at this length.
     """
