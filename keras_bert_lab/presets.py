@@ -102,7 +102,7 @@ class BertImdbPreset:
     sequence_length: int = 128
     tail_length: int = 96
     batch_size: int = 32
-    epochs: int = 3
+    epochs: int = 4
     steps_per_epoch: int | None = None
     learning_rate: float = 2e-4
     warmup_fraction: float = 0.1
