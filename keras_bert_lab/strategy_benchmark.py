@@ -30,12 +30,13 @@ run also redoes the steps since its last checkpoint (at most
 import dataclasses
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from keras_bert_lab.training.strategy import free_local_ports
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 RESULT_PREFIX = "STRATEGY_BENCHMARK_RESULT "
@@ -135,16 +136,6 @@ def measure_in_process(config, strategy_name, run_dir, launched_at, extra_epochs
     }
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
 def _launch(preset, strategy_name, run_dir, log_path, tf_config=None, extra_epochs=0):
     """Starts `experiments.strategy_benchmark --worker` as a subprocess."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
@@ -196,7 +187,7 @@ def run_strategy_benchmark(preset, work_dir, log=print):
     for name in STRATEGIES:
         run_dir = work_dir / name
         if name == "multi_worker":
-            addresses = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+            addresses = [f"127.0.0.1:{port}" for port in free_local_ports(2)]
             configs = [{"cluster": {"worker": addresses}, "task": {"type": "worker", "index": i}}
                        for i in range(2)]
         else:

@@ -9,6 +9,7 @@ optimizer under `strategy.scope()`, and trains with
 
 import json
 import os
+import socket
 
 import tensorflow as tf
 
@@ -46,6 +47,17 @@ def split_cpu(num_devices):
                 f"--cpu-devices={num_devices}: TensorFlow already started with "
                 f"{existing} CPU device(s); set it before any TensorFlow work"
             ) from error
+
+
+def free_local_ports(count):
+    """`count` TCP ports free on 127.0.0.1 now, for a cluster of local workers."""
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
 
 
 def read_tf_config():

@@ -3,22 +3,13 @@ workers on 127.0.0.1."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from keras_bert_lab.training.strategy import free_local_ports
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
 
 
 def environment(**extra):
@@ -39,7 +30,7 @@ def start(module, args, log_path, env=None):
 
 def start_cluster(module, args, log_dir, num_workers=2):
     """Starts `num_workers` processes with a TF_CONFIG cluster on 127.0.0.1."""
-    addresses = [f"127.0.0.1:{port}" for port in free_ports(num_workers)]
+    addresses = [f"127.0.0.1:{port}" for port in free_local_ports(num_workers)]
     workers = []
     for index in range(num_workers):
         tf_config = {"cluster": {"worker": addresses},
