@@ -11,6 +11,7 @@ COLUMNS = (
     ("test_accuracy", "Test accuracy"),
     ("test_f1", "Test F1"),
     ("bleu", "BLEU greedy / beam"),
+    ("pretraining", "MLM / NSP accuracy (validation)"),
     ("train_minutes", "Wall time of the last invocation (min)"),
     ("parameters", "Parameters"),
     ("command", "Command"),
@@ -26,6 +27,11 @@ def comparison_rows(results):
             f"{metrics['test_bleu_greedy']:.1f} / {metrics['test_bleu_beam']:.1f}"
             if "test_bleu_greedy" in metrics else None
         )
+        pretraining = (
+            f"{metrics['validation_mlm_accuracy']:.1%} / "
+            f"{metrics['validation_nsp_accuracy']:.1%}"
+            if "validation_mlm_accuracy" in metrics else None
+        )
         rows.append({
             "model": result.get("model", result["experiment"]),
             "experiment": result["experiment"],
@@ -34,6 +40,7 @@ def comparison_rows(results):
             "test_accuracy": metrics.get("test_accuracy"),
             "test_f1": metrics.get("test_f1"),
             "bleu": bleu,
+            "pretraining": pretraining,
             "train_minutes": round(result["wall_time_seconds"] / 60, 1),
             "parameters": metrics.get("parameters"),
             "command": result["command"],
