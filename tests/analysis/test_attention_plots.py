@@ -56,8 +56,21 @@ def test_heatmaps_are_written_and_readable(encoder, tmp_path):
 
 
 def test_mismatched_tokens_are_refused():
-    with pytest.raises(ValueError, match="do not match 3 tokens"):
+    with pytest.raises(ValueError, match="do not match 3 query and 3 key tokens"):
         attention_plots.attention_heads_figure(np.ones((2, 4, 4)) / 4, ["a", "b", "c"], "x")
+    with pytest.raises(ValueError, match="do not match 4 query and 2 key tokens"):
+        attention_plots.attention_heads_figure(np.ones((2, 4, 3)) / 3, list("abcd"), "x",
+                                               key_tokens=["a", "b"])
+
+
+def test_cross_attention_figure_has_source_tokens_across():
+    figure = attention_plots.attention_heads_figure(
+        np.full((2, 4, 3), 1 / 3), list("abcd"), "x", key_tokens=["le", "chat", "dort"],
+        axis_labels=("French", "English"),
+    )
+    axes = figure.axes[0]
+    assert [label.get_text() for label in axes.get_xticklabels()] == ["le", "chat", "dort"]
+    assert axes.get_xlabel() == "French" and axes.get_ylabel() == "English"
 
 
 def test_head_summary_lists_the_strongest_keys():
