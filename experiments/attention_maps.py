@@ -16,7 +16,13 @@ from keras_bert_lab.analysis.attention_plots import (
 from keras_bert_lab.presets import ATTENTION_MAPS_PRESETS
 from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
 from keras_bert_lab.training.experiment import write_text_atomically
-from keras_bert_lab.data.vocabulary import PAD_ID, CLS_TOKEN, SEP_TOKEN, bert_special_ids
+from keras_bert_lab.data.vocabulary import (
+    CLS_TOKEN,
+    PAD_ID,
+    SEP_TOKEN,
+    bert_special_ids,
+    detokenize_to_text,
+)
 from keras_bert_lab.models.decoding import generate
 from keras_bert_lab.models.serving import to_ragged_ids
 
@@ -113,7 +119,7 @@ def bert_maps(args, config, parser):
 def translator_maps(args, parser):
     """The same per sentence of `--sentence` (default: `DEFAULT_FRENCH`) for the translator's
     cross-attention: English output tokens (greedy) × French source tokens, and the
-    translation."""
+    text of that greedy translation."""
     sentences = args.sentence or DEFAULT_FRENCH
     try:
         pipeline = loading.load_translator(args.translator)
@@ -133,7 +139,7 @@ def translator_maps(args, parser):
             [pipeline.target_tokenizer.id_to_token(i) for i in output],
             [pipeline.source_tokenizer.id_to_token(i) for i in source],
             weights[:, :, : len(output), : len(source)],
-            pipeline.translate([sentence])[0],
+            detokenize_to_text(pipeline.target_tokenizer, output),
         ))
     return maps
 

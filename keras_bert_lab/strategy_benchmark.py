@@ -147,9 +147,9 @@ def _launch(preset, strategy_name, run_dir, log_path, tf_config=None, extra_epoc
         "--preset", preset, "--strategy", strategy_name, "--run-dir", str(run_dir),
         "--launched-at", repr(time.time()), "--extra-epochs", str(extra_epochs),
     ]
-    log = open(log_path, "w")
-    return subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
+    with open(log_path, "w") as log:  # the child keeps its own copy of the file
+        return subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
 def _results(processes, log_paths, timeout):
