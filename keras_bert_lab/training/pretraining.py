@@ -10,7 +10,7 @@ import numpy as np
 from keras_bert_lab.data.bert_pretraining import make_pretraining_examples
 from keras_bert_lab.data.pipelines import pretraining_dataset
 from keras_bert_lab.data.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
-from keras_bert_lab.models.bert import BertEncoder, BertPretrainer
+from keras_bert_lab.models.bert import BertEncoder, BertPretrainer, extend_positions
 from keras_bert_lab.training import objectives
 from keras_bert_lab.training.classification import save_keras_atomically
 from keras_bert_lab.training.experiment import write_json_atomically, write_text_atomically
@@ -60,10 +60,18 @@ def load_pretrained_encoder(run_dir):
     return keras.saving.load_model(encoder_path), vocabulary[:-1]
 
 
-def pretrain_bert(run, data):
+def pretrain_bert(run, data, init_from=None):
     """Trains `BertPretrainer` as configured by `run.config` on `data`
     (an `ImdbData`); saves `encoder.keras` and `vocabulary.txt` in the run
-    folder. Returns `(metrics, history)`."""
+    folder. Returns `(metrics, history)`.
+
+    `init_from`: an earlier `bert_pretrain` run folder to go on from, with
+    its vocabulary and its encoder, widened to `config.sequence_length`
+    positions if it has fewer (`extend_positions`); BERT's second phase of
+    pre-training on longer sequences. Its MLM and NSP heads start afresh
+    (only the encoder is saved). The document split is the seed's, so use
+    the earlier run's seed to keep its validation reviews held out.
+    """
     config = run.config
     documents = list(data.unsup) + list(data.train.texts)
     if config.max_documents:
@@ -71,10 +79,13 @@ def pretrain_bert(run, data):
     train_documents, validation_documents = split_documents(
         documents, config.validation_fraction, run.args.seed
     )
-    vocabulary = train_wordpiece_vocabulary(
-        train_documents, config.vocabulary_size, lowercase=True,
-        cache_dir=run.run_dir / "vocabulary",
-    )
+    if init_from is None:
+        vocabulary = train_wordpiece_vocabulary(
+            train_documents, config.vocabulary_size, lowercase=True,
+            cache_dir=run.run_dir / "vocabulary",
+        )
+    else:
+        initial_encoder, vocabulary = load_pretrained_encoder(init_from)
     tokenizer = make_wordpiece_tokenizer(vocabulary, lowercase=True)
     examples = {
         split: cached_examples(
@@ -95,10 +106,16 @@ def pretrain_bert(run, data):
 
     steps_per_epoch = run.steps_per_epoch(len(examples["train"]["nsp_labels"]))
     with run.strategy.scope():
-        encoder = BertEncoder.from_config_name(
-            config.config_name, len(vocabulary),
-            max_sequence_length=config.sequence_length,
-        )
+        if init_from is None:
+            encoder = BertEncoder.from_config_name(
+                config.config_name, len(vocabulary),
+                max_sequence_length=config.sequence_length,
+            )
+        else:
+            encoder = extend_positions(
+                initial_encoder,
+                max(config.sequence_length, initial_encoder.max_sequence_length),
+            )
         pretrainer = BertPretrainer(encoder)
         optimizer = run.optimizer(bert_adamw(
             run.learning_rate, config.epochs * steps_per_epoch,

@@ -14,6 +14,7 @@ from tensorboard.backend.event_processing import event_accumulator
 from experiments import bert_imdb, bert_pretrain
 from keras_bert_lab.analysis.loading import load_bert
 from keras_bert_lab.data.vocabulary import bert_special_ids
+from keras_bert_lab.training.pretraining import load_pretrained_encoder
 from tests.experiments import cluster
 
 
@@ -50,6 +51,30 @@ def test_pretrain_then_fine_tune(tiny_imdb_dir, tmp_path):
     process = subprocess.run([sys.executable, "-c", script], capture_output=True,
                              text=True, timeout=300, env=cluster.environment())
     assert "RAW STRINGS OK" in process.stdout, process.stderr[-3000:]
+
+
+def test_second_phase_goes_on_at_a_longer_length(tiny_imdb_dir, tmp_path):
+    bert_pretrain.main(smoke_args(tiny_imdb_dir, tmp_path))
+    first_dir = tmp_path / "bert_pretrain" / "smoke"
+    first, first_vocabulary = load_pretrained_encoder(first_dir)
+    bert_pretrain.main(smoke_args(
+        tiny_imdb_dir, tmp_path, "--init-from", str(first_dir), "--run-name", "long",
+        "--set", "sequence_length=48",
+    ))
+    second, second_vocabulary = load_pretrained_encoder(tmp_path / "bert_pretrain" / "long")
+    assert second_vocabulary == first_vocabulary
+    assert (first.max_sequence_length, second.max_sequence_length) == (32, 48)
+    assert not (tmp_path / "bert_pretrain" / "long" / "vocabulary").exists()
+    # Trained on: the weights moved away from the first phase's.
+    assert not np.array_equal(first.pooled_dense.kernel, second.pooled_dense.kernel)
+
+
+def test_second_phase_needs_a_finished_first_one(tiny_imdb_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        bert_pretrain.main(smoke_args(tiny_imdb_dir, tmp_path, "--init-from",
+                                      str(tmp_path / "missing")))
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "missing has no encoder.keras" in errors[0]
 
 
 def test_fine_tuning_without_a_pretrained_encoder_is_a_clear_error(

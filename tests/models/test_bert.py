@@ -19,6 +19,7 @@ from keras_bert_lab.models.bert import (
     BertEncoder,
     BertPretrainer,
     convert_keras_hub_bert,
+    extend_positions,
     load_keras_hub_bert,
 )
 from keras_bert_lab.training import objectives
@@ -103,6 +104,22 @@ def test_named_configs():
     assert encoder(make_batch([5], 5, 100))["pooled_output"].shape == (1, 128)
     with pytest.raises(ValueError, match="config_name must be one of"):
         BertEncoder.from_config_name("huge", vocabulary_size=100)
+
+
+def test_extend_positions_keeps_the_function_on_short_sequences():
+    encoder = make_encoder()
+    extended = extend_positions(encoder, 2 * MAX_LENGTH + 3)
+    assert extended.max_sequence_length == 2 * MAX_LENGTH + 3
+    batch = make_batch([MAX_LENGTH, 5], MAX_LENGTH)
+    for name in ("sequence_output", "pooled_output"):
+        np.testing.assert_array_equal(extended(batch)[name], encoder(batch)[name])
+    learned = np.asarray(encoder.embeddings.position_embedding.position_embeddings)
+    table = np.asarray(extended.embeddings.position_embedding.position_embeddings)
+    np.testing.assert_array_equal(table, np.concatenate([learned, learned, learned[:3]]))
+    assert extended(make_batch([2 * MAX_LENGTH], 2 * MAX_LENGTH))[
+        "sequence_output"].shape == (1, 2 * MAX_LENGTH, HIDDEN)
+    with pytest.raises(ValueError, match="below the encoder's 16 positions"):
+        extend_positions(encoder, MAX_LENGTH - 1)
 
 
 def test_padding_does_not_change_real_positions():
