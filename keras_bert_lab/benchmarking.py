@@ -11,8 +11,10 @@ Sections:
 
 - `bert`: one training step (forward, backward, optimizer update) of MLM+NSP
   pre-training and of classification fine-tuning, our `BertEncoder` models
-  against `keras_hub.models.BertBackbone` with the same heads, sizes, batch
-  and optimizer, with and without XLA (`jit_compile`). Both run the same
+  (as they train: last block only where the heads read it; and with the
+  whole last block, to isolate that saving) against
+  `keras_hub.models.BertBackbone` with the same heads, sizes, batch and
+  optimizer, with and without XLA (`jit_compile`). Both run the same
   step: a `tf.function` doing `GradientTape` + `optimizer.apply` on one fixed
   in-memory batch (no `fit`, no input pipeline). Their analytic training
   FLOPs (`bert_training_flops`) divided by the fp32 throughput of a large
@@ -68,7 +70,10 @@ from keras_bert_lab.training import objectives
 
 SECTIONS = ("bert", "decoding", "pipelines", "lstm")
 TASKS = ("pretraining", "classification")
-FAMILIES = ("ours", "keras_hub")
+# "ours" computes the last block only where the heads read it (the
+# default, `prune_last_layer`); "ours_whole_last_layer" does not, like
+# keras-hub, to show what that saves.
+FAMILIES = ("ours", "ours_whole_last_layer", "keras_hub")
 FIRST_REGULAR_ID = len(RESERVED_TOKENS)  # Random ids avoid [PAD], [END]...
 
 
@@ -143,31 +148,46 @@ BENCHMARK_PRESETS = {
 FLOP_FORMULA = (
     "training FLOPs per step = 3 x batch x forward FLOPs per sequence "
     "(backward = 2 x forward: gradients w.r.t. inputs and w.r.t. weights); "
-    "forward per sequence = L x (8 T H^2 + 4 T H I + 4 T^2 H) "
-    "[Q,K,V,O projections 4 x 2TH^2; Q K^T and weights x V 2 x 2T^2H; "
-    "feed-forward 2 x 2THI] + 2 H^2 [pooler] + head, head = "
-    "P (2 H^2 + 2 H V) + 2 x 2H [MLM dense + tied output at the P masked "
-    "positions, NSP] or 2 H C [classifier]. Matrix products only, a "
+    "forward per sequence = (L - 1) x layer(T) + layer(Q) + 2 H^2 [pooler] "
+    "+ head, layer(q) = 4 T H^2 [K,V projections of all T positions] + "
+    "4 q H^2 [Q,O projections] + 4 q T H [Q K^T and weights x V] + "
+    "4 q H I [feed-forward] for q query positions, so layer(T) = 8 T H^2 + "
+    "4 T^2 H + 4 T H I; Q = T for keras-hub and ours_whole_last_layer, Q = "
+    "1 + P (pre-training: [CLS] and the P masked positions) or 1 "
+    "(classification: [CLS]) for ours, whose last block runs only there; "
+    "head = P (2 H^2 + 2 H V) + 2 x 2H [MLM dense + tied output at the P "
+    "masked positions, NSP] or 2 H C [classifier]. Matrix products only, a "
     "multiply-add = 2 FLOPs; embedding lookups, biases, layer norms, "
-    "softmax, GELU and dropout are not counted. All T positions of the last "
-    "layer are counted: they are computed even though only [CLS] and the "
-    "masked positions reach the heads."
+    "softmax, GELU and dropout are not counted."
 )
 
 
+def _layer_forward_flops(hidden_dim, intermediate_dim, sequence_length,
+                         query_positions):
+    t, q, h, i = sequence_length, query_positions, hidden_dim, intermediate_dim
+    return 4 * t * h * h + 4 * q * h * h + 4 * q * t * h + 4 * q * h * i
+
+
 def encoder_forward_flops(num_layers, hidden_dim, intermediate_dim,
-                          sequence_length):
+                          sequence_length, last_layer_positions=None):
     """Matmul FLOPs of one sequence through `BertEncoder` (with pooler).
 
     Per layer, with `T = sequence_length`, `H = hidden_dim`,
-    `I = intermediate_dim`: the query, key, value and output projections
-    `4 · 2TH²`, the scores `QKᵀ` and the context `weights · V` `2 · 2T²H`
-    (summed over heads: `num_heads · key_dim = H`), the feed-forward network
-    `2 · 2THI`; then the pooler `2H²` on `[CLS]`.
+    `I = intermediate_dim` and `q` query positions: the key and value
+    projections of all positions `2 · 2TH²`, the query and output
+    projections `2 · 2qH²`, the scores `QKᵀ` and the context `weights · V`
+    `2 · 2qTH` (summed over heads: `num_heads · key_dim = H`), the
+    feed-forward network `2 · 2qHI`; `q = T` except in the last layer when
+    it runs at `last_layer_positions` only (`BertEncoder.outputs_at`); then
+    the pooler `2H²` on `[CLS]`.
     """
-    t, h, i = sequence_length, hidden_dim, intermediate_dim
-    per_layer = 8 * t * h * h + 4 * t * h * i + 4 * t * t * h
-    return num_layers * per_layer + 2 * h * h
+    full = _layer_forward_flops(hidden_dim, intermediate_dim, sequence_length,
+                                sequence_length)
+    last = _layer_forward_flops(
+        hidden_dim, intermediate_dim, sequence_length,
+        sequence_length if last_layer_positions is None else last_layer_positions,
+    )
+    return (num_layers - 1) * full + last + 2 * hidden_dim * hidden_dim
 
 
 def head_forward_flops(task, hidden_dim, vocabulary_size, max_predictions=0,
@@ -186,15 +206,21 @@ def head_forward_flops(task, hidden_dim, vocabulary_size, max_predictions=0,
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
 
 
-def bert_training_flops(config, task):
+def bert_training_flops(config, task, prune_last_layer=False):
     """Matmul FLOPs of one training step of a whole batch (see
-    `FLOP_FORMULA`): `3 × batch × (encoder + head)` forward FLOPs."""
+    `FLOP_FORMULA`): `3 × batch × (encoder + head)` forward FLOPs, with the
+    last layer at `[CLS]` and the masked positions only if
+    `prune_last_layer`."""
+    max_predictions = _max_predictions(config)
+    last_layer_positions = None
+    if prune_last_layer:
+        last_layer_positions = 1 + (max_predictions if task == "pretraining" else 0)
     forward = encoder_forward_flops(
         config.num_layers, config.hidden_dim, config.intermediate_dim,
-        config.sequence_length,
+        config.sequence_length, last_layer_positions,
     ) + head_forward_flops(
         task, config.hidden_dim, config.vocabulary_size,
-        _max_predictions(config), config.num_classes,
+        max_predictions, config.num_classes,
     )
     return 3 * config.batch_size * forward
 
@@ -389,12 +415,13 @@ def build_bert(config, family, task):
         dropout=config.dropout,
         max_sequence_length=config.max_position_embeddings,
     )
-    if family == "ours":
+    if family in ("ours", "ours_whole_last_layer"):
         encoder = BertEncoder(**sizes)
+        prune = family == "ours"
         if task == "pretraining":
-            return BertPretrainer(encoder)
+            return BertPretrainer(encoder, prune_last_layer=prune)
         return BertClassifier(encoder, num_classes=config.num_classes,
-                              dropout=config.dropout)
+                              dropout=config.dropout, prune_last_layer=prune)
     if family != "keras_hub":
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
     backbone = keras_hub.models.BertBackbone(**sizes)
@@ -521,18 +548,20 @@ def benchmark_bert(config):
     tokens = config.batch_size * config.sequence_length * config.steps_per_repetition
     examples = config.batch_size * config.steps_per_repetition
     for task in TASKS:
-        flops = bert_training_flops(config, task)
-        task_results = {"training_flops_per_step": flops}
+        task_results = {}
         for jit_compile in config.jit_modes:
             key = _jit_key(jit_compile)
             entry = {}
             for family in FAMILIES:
+                flops = bert_training_flops(config, task,
+                                            prune_last_layer=family == "ours")
                 times = seconds[(task, family, key)]
                 utilisation = [
                     flops * config.steps_per_repetition / s / peak
                     for s, peak in zip(times, peak_per_round)
                 ]
                 entry[family] = {
+                    "training_flops_per_step": flops,
                     "tokens_per_second": _rates(times, tokens)[0],
                     # The fastest round: the least disturbed by other jobs.
                     "best_tokens_per_second": tokens / min(times),
@@ -550,6 +579,9 @@ def benchmark_bert(config):
                 seconds[(task, "keras_hub", key)], seconds[(task, "ours", key)])
             entry["speedup_ours_over_keras_hub_best_rounds"] = min(
                 seconds[(task, "keras_hub", key)]) / min(
+                seconds[(task, "ours", key)])
+            entry["speedup_of_pruned_last_layer"] = median_ratio(
+                seconds[(task, "ours_whole_last_layer", key)],
                 seconds[(task, "ours", key)])
             task_results[key] = entry
         results[task] = task_results
@@ -1136,6 +1168,9 @@ def markdown_report(results):
                     f"{_format(entry['speedup_ours_over_keras_hub'])}× "
                     f"({_format(entry['speedup_ours_over_keras_hub_best_rounds'])}×)"
                     f" | {target} |")
+                lines.append(
+                    f"| BERT {task} step ({key}): last block pruned / whole, "
+                    f"ours | {_format(entry['speedup_of_pruned_last_layer'])}× | |")
                 for family in FAMILIES:
                     absolute.append(
                         f"| BERT {task} step, {family}, {key} | "

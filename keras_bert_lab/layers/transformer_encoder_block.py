@@ -25,6 +25,13 @@ class TransformerEncoderBlock(keras.layers.Layer):
     `padding_mask` is given, and is combined with `attention_mask`. The
     output keeps the input's Keras mask.
 
+    With `key_value`, `inputs` holds only some positions of the sequence
+    `key_value`: they attend over all of `key_value` and only their outputs
+    are computed. Every sub-layer but the attention works position by
+    position, so these outputs equal the full block's at those positions;
+    BERT's last block is read only at `[CLS]` and the masked tokens, so
+    this saves most of its work (`BertEncoder.outputs_at`).
+
     Args:
         num_heads: int, number of attention heads; must divide the hidden
             size.
@@ -41,14 +48,17 @@ class TransformerEncoderBlock(keras.layers.Layer):
         **kwargs: base layer arguments such as `name` and `dtype`.
 
     Call arguments:
-        inputs: `[batch_size, sequence_length, hidden_dim]`.
-        padding_mask: bool `[batch_size, sequence_length]`, True at tokens.
-        attention_mask: bool `[batch_size, sequence_length, sequence_length]`.
+        inputs: `[batch_size, query_length, hidden_dim]`.
+        padding_mask: bool `[batch_size, key_length]`, True at tokens.
+        attention_mask: bool `[batch_size, query_length, key_length]`.
+        key_value: `[batch_size, key_length, hidden_dim]`, the sequence
+            `inputs` is taken from (see above); default `inputs` itself, so
+            that `key_length = query_length = sequence_length`.
         return_attention_scores: bool, also return the attention weights
-            `[batch_size, num_heads, sequence_length, sequence_length]`.
+            `[batch_size, num_heads, query_length, key_length]`.
 
     Returns:
-        `[batch_size, sequence_length, hidden_dim]` (and the weights).
+        `[batch_size, query_length, hidden_dim]` (and the weights).
 
     Example:
     >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=64)
@@ -136,17 +146,26 @@ class TransformerEncoderBlock(keras.layers.Layer):
         inputs,
         padding_mask=None,
         attention_mask=None,
+        key_value=None,
         return_attention_scores=False,
         training=None,
     ):
         if padding_mask is None:
-            padding_mask = masking.keras_mask(inputs)
+            padding_mask = masking.keras_mask(
+                inputs if key_value is None else key_value
+            )
 
         residual = inputs
         x = self.self_attention_layer_norm(inputs) if self.normalize_first else inputs
+        if key_value is None:
+            attended = x
+        elif self.normalize_first:
+            attended = self.self_attention_layer_norm(key_value)
+        else:
+            attended = key_value
         x, attention_weights = self.self_attention_layer(
             x,
-            x,
+            attended,
             value_mask=padding_mask,
             attention_mask=attention_mask,
             return_attention_scores=True,
@@ -166,7 +185,6 @@ class TransformerEncoderBlock(keras.layers.Layer):
         if return_attention_scores:
             return x, attention_weights
         return x
-
 
     def get_config(self):
         config = super().get_config()

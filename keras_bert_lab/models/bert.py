@@ -244,6 +244,50 @@ class BertEncoder(keras.Model):
         output projection."""
         return self.embeddings.token_embedding
 
+    def outputs_at(self, inputs, positions=None, training=None):
+        """The encoder's outputs where a head reads them, computing the
+        last block only there.
+
+        Pre-training heads read the last layer at `[CLS]` (pooler) and at
+        the masked tokens; a classifier only at `[CLS]`. The last block then
+        runs its queries, output projection and feed-forward network on
+        those positions alone (keys and values still cover the sequence:
+        `TransformerEncoderBlock(key_value=...)`), which saves about
+        `(1 - (P + 1) / T) / num_layers` of the encoder's work. The results
+        equal `call`'s at those positions (up to rounding). Works on
+        symbolic inputs, to build models.
+
+        Args:
+            inputs: dict of int `[batch_size, sequence_length]` tensors
+                `token_ids`, `segment_ids`, `padding_mask`.
+            positions: int `[batch_size, P]`, the positions whose outputs
+                are wanted; None for the pooled output alone.
+            training: bool, whether dropout is active.
+
+        Returns:
+            dict with `pooled_output` `[batch_size, hidden_dim]` and, with
+            `positions`, `sequence_output` `[batch_size, P, hidden_dim]`.
+        """
+        token_ids, segment_ids, padding_mask = (
+            inputs[name] for name in INPUT_NAMES
+        )
+        x = self.embeddings(token_ids, segment_ids=segment_ids, training=training)
+        for block in self.transformer_layers[:-1]:
+            x = block(x, padding_mask=padding_mask, training=training)
+        cls_position = ops.zeros_like(token_ids[:, :1], dtype="int32")
+        query_positions = (
+            cls_position if positions is None
+            else ops.concatenate([cls_position, ops.cast(positions, "int32")], axis=1)
+        )
+        queries = ops.take_along_axis(x, query_positions[:, :, None], axis=1)
+        x = self.transformer_layers[-1](
+            queries, padding_mask=padding_mask, key_value=x, training=training
+        )
+        outputs = {"pooled_output": self.pooled_dense(x[:, 0, :])}
+        if positions is not None:
+            outputs["sequence_output"] = x[:, 1:, :]
+        return outputs
+
     def layer_outputs(self, inputs, training=False):
         """Runs the encoder and keeps every intermediate result.
 
@@ -349,7 +393,10 @@ class MaskedLMHead(keras.layers.Layer):
 
     Call arguments:
         sequence_output: `[batch_size, sequence_length, hidden_dim]`.
-        mask_positions: int `[batch_size, max_predictions]`.
+        mask_positions: int `[batch_size, max_predictions]`; None when
+            `sequence_output` holds only the masked positions already
+            (`[batch_size, max_predictions, hidden_dim]`, as from
+            `BertEncoder.outputs_at`).
 
     Returns:
         float32 `[batch_size, max_predictions, vocabulary_size]`.
@@ -391,22 +438,27 @@ class MaskedLMHead(keras.layers.Layer):
         )
         self.built = True
 
-    def call(self, sequence_output, mask_positions):
+    def call(self, sequence_output, mask_positions=None):
         # [B, T, H] gathered at [B, P] -> [B, P, H]: only the masked
         # positions go through the (vocabulary-sized) output projection.
-        mask_positions = ops.expand_dims(ops.cast(mask_positions, "int32"), -1)
-        x = ops.take_along_axis(sequence_output, mask_positions, axis=1)
+        x = sequence_output
+        if mask_positions is not None:
+            mask_positions = ops.expand_dims(ops.cast(mask_positions, "int32"), -1)
+            x = ops.take_along_axis(sequence_output, mask_positions, axis=1)
         x = keras.activations.gelu(self.intermediate_dense(x), approximate=True)
         x = self.intermediate_layer_norm(x)
         embedding_matrix = ops.cast(self.token_embedding.embeddings, x.dtype)
         logits = ops.matmul(x, ops.transpose(embedding_matrix))
         return ops.cast(logits, "float32") + ops.cast(self.output_bias, "float32")
 
-    def compute_mask(self, sequence_output, mask_positions, previous_mask=None):
+    def compute_mask(self, sequence_output, mask_positions=None, previous_mask=None):
         return None
 
-    def compute_output_shape(self, sequence_output_shape, mask_positions_shape):
-        return tuple(mask_positions_shape) + (self.token_embedding.input_dim,)
+    def compute_output_shape(self, sequence_output_shape, mask_positions_shape=None):
+        slots = sequence_output_shape if mask_positions_shape is None else (
+            tuple(mask_positions_shape) + (None,)
+        )
+        return tuple(slots[:2]) + (self.token_embedding.input_dim,)
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
@@ -424,6 +476,12 @@ class BertPretrainer(keras.Model):
 
     Args:
         encoder: a `BertEncoder`.
+        prune_last_layer: bool, compute the encoder's last block only at
+            `[CLS]` and the masked positions, the only ones the heads read
+            (`BertEncoder.outputs_at`): the same outputs for less work.
+            False runs the whole encoder (models saved before this option
+            existed load that way: the two store the encoder's weights
+            under different paths).
         **kwargs: `keras.Model` arguments such as `name`.
 
     Inputs: dict with the encoder's inputs (int32 `[batch_size,
@@ -454,7 +512,7 @@ class BertPretrainer(keras.Model):
           input and output embeddings.
     """
 
-    def __init__(self, encoder, **kwargs):
+    def __init__(self, encoder, prune_last_layer=True, **kwargs):
         policy = encoder.dtype_policy
         masked_lm_head = MaskedLMHead(
             encoder.token_embedding,
@@ -471,11 +529,16 @@ class BertPretrainer(keras.Model):
         )
 
         inputs = _inputs(PRETRAINER_INPUT_NAMES)
-        encoded = encoder({name: inputs[name] for name in INPUT_NAMES})
-        outputs = {
-            "mlm_logits": masked_lm_head(
+        if prune_last_layer:
+            encoded = encoder.outputs_at(inputs, inputs["mask_positions"])
+            mlm_logits = masked_lm_head(encoded["sequence_output"])
+        else:
+            encoded = encoder({name: inputs[name] for name in INPUT_NAMES})
+            mlm_logits = masked_lm_head(
                 encoded["sequence_output"], inputs["mask_positions"]
-            ),
+            )
+        outputs = {
+            "mlm_logits": mlm_logits,
             "nsp_logits": ops.cast(
                 next_sentence_dense(encoded["pooled_output"]), "float32"
             ),
@@ -486,6 +549,7 @@ class BertPretrainer(keras.Model):
         self.encoder = encoder
         self.masked_lm_head = masked_lm_head
         self.next_sentence_dense = next_sentence_dense
+        self.prune_last_layer = prune_last_layer
 
     def call(self, inputs, training=None, mask=None):
         return super().call(
@@ -499,15 +563,12 @@ class BertPretrainer(keras.Model):
             "name": self.name,
             "trainable": self.trainable,
             "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "prune_last_layer": self.prune_last_layer,
         }
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(
-            config["encoder"]
-        )
-        return cls(**config)
+        return cls(**_deserialized_encoder(config))
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
@@ -522,6 +583,9 @@ class BertClassifier(keras.Model):
         encoder: a `BertEncoder`.
         num_classes: int, number of classes.
         dropout: float, dropout on the pooled output.
+        prune_last_layer: bool, compute the encoder's last block only at
+            `[CLS]`, the one position the classifier reads (as
+            `BertPretrainer`'s option).
         **kwargs: `keras.Model` arguments such as `name`.
 
     Inputs: the encoder's dict of int32 `[batch_size, sequence_length]`
@@ -543,7 +607,8 @@ class BertClassifier(keras.Model):
         - [Devlin et al., 2019](https://arxiv.org/abs/1810.04805), §4.1.
     """
 
-    def __init__(self, encoder, num_classes=2, dropout=0.1, **kwargs):
+    def __init__(self, encoder, num_classes=2, dropout=0.1, prune_last_layer=True,
+                 **kwargs):
         policy = encoder.dtype_policy
         classifier_dropout = keras.layers.Dropout(
             dropout, dtype=policy, name="classifier_dropout"
@@ -556,7 +621,8 @@ class BertClassifier(keras.Model):
         )
 
         inputs = _inputs(INPUT_NAMES)
-        pooled = encoder(inputs)["pooled_output"]
+        encoded = encoder.outputs_at(inputs) if prune_last_layer else encoder(inputs)
+        pooled = encoded["pooled_output"]
         logits = ops.cast(logits_dense(classifier_dropout(pooled)), "float32")
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
         self.dtype_policy = policy
@@ -566,6 +632,7 @@ class BertClassifier(keras.Model):
         self.logits_dense = logits_dense
         self.num_classes = num_classes
         self.dropout = dropout
+        self.prune_last_layer = prune_last_layer
 
     def call(self, inputs, training=None, mask=None):
         return super().call(
@@ -599,15 +666,20 @@ class BertClassifier(keras.Model):
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "num_classes": self.num_classes,
             "dropout": self.dropout,
+            "prune_last_layer": self.prune_last_layer,
         }
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(
-            config["encoder"]
-        )
-        return cls(**config)
+        return cls(**_deserialized_encoder(config))
+
+
+def _deserialized_encoder(config):
+    """A model's config with its encoder deserialised. Files saved before
+    `prune_last_layer` existed ran the whole encoder."""
+    config = {"prune_last_layer": False} | config
+    config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+    return config
 
 
 def _copy_weights(target, source):

@@ -43,6 +43,19 @@ def test_flops_of_a_tiny_bert_match_the_hand_count():
     # 3·2·(944 + 24) = 5808.
     assert benchmarking.bert_training_flops(config, "pretraining") == 6432
     assert benchmarking.bert_training_flops(config, "classification") == 5808
+    # Last layer only at q = 1 + P = 2 query positions ([CLS], the masked
+    # one); keys and values still at all T = 3:
+    #   K, V projections     2 x 2·T·H·H = 2 x 2·3·4·4 =  192
+    #   Q, O projections     2 x 2·q·H·H = 2 x 2·2·4·4 =  128
+    #   scores, weights x V  2 x 2·q·T·H = 2 x 2·2·3·4 =   96
+    #   feed-forward         2 x 2·q·H·I = 2 x 2·2·4·8 =  256  -> 672
+    # 3·2·(672 + 32 + 128) = 4992; classification at q = 1:
+    # 192 + 64 + 48 + 128 = 432, 3·2·(432 + 32 + 24) = 2928.
+    assert benchmarking.encoder_forward_flops(1, 4, 8, 3, last_layer_positions=3) == 944
+    assert benchmarking.bert_training_flops(
+        config, "pretraining", prune_last_layer=True) == 4992
+    assert benchmarking.bert_training_flops(
+        config, "classification", prune_last_layer=True) == 2928
 
 
 def test_flops_agree_with_the_kernels_of_a_built_encoder():
@@ -138,13 +151,15 @@ def test_tiny_run_writes_every_field(tiny_results):
         assert _number(bert["matmul"][key]) and bert["matmul"][key] > 0, key
     config = benchmarking.BENCHMARK_PRESETS["tiny"]
     for task in benchmarking.TASKS:
-        assert bert[task]["training_flops_per_step"] == \
-            benchmarking.bert_training_flops(config, task)
         for jit in ("jit", "no_jit"):
             entry = bert[task][jit]
             assert _number(entry["speedup_ours_over_keras_hub"])
             assert _number(entry["speedup_ours_over_keras_hub_best_rounds"])
+            assert _number(entry["speedup_of_pruned_last_layer"])
             for family in benchmarking.FAMILIES:
+                assert entry[family]["training_flops_per_step"] == \
+                    benchmarking.bert_training_flops(
+                        config, task, prune_last_layer=family == "ours")
                 for key in BERT_ENTRY:
                     assert key in entry[family], (task, jit, family, key)
                 assert len(entry[family]["round_seconds"]) == config.repetitions

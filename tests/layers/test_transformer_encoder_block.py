@@ -57,6 +57,32 @@ def test_padding_does_not_change_real_positions():
     )
 
 
+@pytest.mark.parametrize("normalize_first", [False, True])
+def test_key_value_computes_only_the_given_positions(normalize_first):
+    block = TransformerEncoderBlock(HEADS, INTERMEDIATE, normalize_first=normalize_first)
+    inputs = random(BATCH, LENGTH, HIDDEN)
+    padding_mask = np.ones((BATCH, LENGTH), bool)
+    padding_mask[1, 4:] = False
+    attention_mask = np.random.default_rng(1).random((BATCH, LENGTH, LENGTH)) > 0.3
+    attention_mask[:, :, 0] = True
+    positions = [[0, 3], [2, 2]]
+    full, full_weights = block(inputs, padding_mask=padding_mask,
+                               attention_mask=attention_mask, return_attention_scores=True)
+    rows = np.asarray(positions)[:, :, None]
+    some, some_weights = block(
+        np.take_along_axis(inputs, rows, axis=1), padding_mask=padding_mask,
+        attention_mask=np.take_along_axis(attention_mask, rows, axis=1),
+        key_value=inputs, return_attention_scores=True,
+    )
+    assert some.shape == (BATCH, 2, HIDDEN)
+    np.testing.assert_allclose(some, np.take_along_axis(np.asarray(full), rows, axis=1),
+                               atol=1e-5)
+    np.testing.assert_allclose(
+        some_weights, np.take_along_axis(np.asarray(full_weights), rows[:, None], axis=2),
+        atol=1e-6,
+    )
+
+
 def test_returns_attention_weights():
     block = TransformerEncoderBlock(HEADS, INTERMEDIATE)
     outputs, weights = block(random(BATCH, LENGTH, HIDDEN), return_attention_scores=True)

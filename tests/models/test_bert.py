@@ -3,9 +3,11 @@ the pre-training objective, gradients, saving, mixed precision, and weight
 conversion from keras-hub."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 import textwrap
+import zipfile
 
 import keras
 import keras_hub
@@ -206,6 +208,48 @@ def test_pretrainer_output_shapes():
     assert outputs["mlm_logits"].shape == (3, 3, VOCABULARY)
     assert outputs["nsp_logits"].shape == (3, 2)
     assert outputs["mlm_logits"].dtype == "float32"
+
+
+def test_pruned_last_layer_gives_the_full_encoders_outputs():
+    encoder = make_encoder()
+    features = pretraining_features(make_batch([8, 5, 6], 8), [[1, 3, 0], [4, 4, 2], [5, 1, 0]])
+    full = encoder(features)
+    pretrainer = BertPretrainer(encoder)
+    expected = {
+        "mlm_logits": pretrainer.masked_lm_head(
+            full["sequence_output"], features["mask_positions"]),
+        "nsp_logits": pretrainer.next_sentence_dense(full["pooled_output"]),
+    }
+    actual = pretrainer(features)
+    for name in expected:
+        np.testing.assert_allclose(actual[name], expected[name], atol=1e-5)
+    classifier = BertClassifier(encoder, num_classes=3)
+    np.testing.assert_allclose(
+        classifier(features), classifier.logits_dense(full["pooled_output"]), atol=1e-5
+    )
+    unpruned = BertClassifier(encoder, num_classes=3, prune_last_layer=False)
+    unpruned.logits_dense.set_weights(classifier.logits_dense.get_weights())
+    np.testing.assert_allclose(classifier(features), unpruned(features), atol=1e-5)
+
+
+def test_models_saved_before_pruning_existed_still_load(tmp_path):
+    classifier = BertClassifier(make_encoder(), num_classes=2, prune_last_layer=False)
+    features = make_batch([8, 5], 8)
+    path = tmp_path / "classifier.keras"
+    classifier.save(path)
+    # The file as the code before `prune_last_layer` wrote it.
+    old_path = tmp_path / "old.keras"
+    with zipfile.ZipFile(path) as new, zipfile.ZipFile(old_path, "w") as old:
+        for item in new.infolist():
+            data = new.read(item)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                del config["config"]["prune_last_layer"]
+                data = json.dumps(config).encode()
+            old.writestr(item, data)
+    reloaded = keras.saving.load_model(old_path)
+    assert reloaded.prune_last_layer is False
+    np.testing.assert_array_equal(reloaded(features), classifier(features))
 
 
 def test_mlm_projection_is_tied_to_token_embeddings():
