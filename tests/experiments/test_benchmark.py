@@ -217,6 +217,14 @@ def test_tiny_run_writes_every_field(tiny_results):
             memory[section]["rss_at_start_bytes"] > 0, section
     assert memory["process_peak_rss_bytes"] >= max(
         memory[section]["peak_rss_bytes"] for section in benchmarking.SECTIONS)
+    alone = memory["bert_alone_peak_rss_bytes"]
+    assert set(alone) == set(benchmarking.TASKS)
+    for by_jit in alone.values():
+        assert set(by_jit) == {"jit", "no_jit"}
+        # A fresh process holds at least the libraries (TensorFlow alone
+        # takes several hundred MiB) and never all of this machine.
+        assert 200 * 2**20 < min(by_jit.values()) <= max(by_jit.values()) < 2**40
+    assert "trained alone" in results["markdown"]
 
 
 def test_flags_override_the_preset():
