@@ -54,7 +54,8 @@ class BertPretrainPreset:
     `epochs` caps the run (an "epoch" is then a slice of the stream of
     examples, for validation and logging).
     `sequence_length` is also the encoder's number of positions, so
-    `bert_imdb` fine-tunes at most at this length.
+    `bert_imdb` fine-tunes at most at this length; BERT's second phase
+    (`--init-from` an earlier run with a longer `sequence_length`) widens it.
     """
 
     config_name: str = "tiny"

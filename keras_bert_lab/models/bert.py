@@ -252,8 +252,9 @@ class BertEncoder(keras.Model):
         the masked tokens; a classifier only at `[CLS]`. The last block then
         runs its queries, output projection and feed-forward network on
         those positions alone (keys and values still cover the sequence:
-        `TransformerEncoderBlock(key_value=...)`), which saves about
-        `(1 - (P + 1) / T) / num_layers` of the encoder's work. The results
+        `TransformerEncoderBlock(key_value=...)`): of `T` positions, the
+        last block computes `P + 1`, which saves nearly `1 / num_layers` of
+        the encoder's work when `P + 1` is small against `T`. The results
         equal `call`'s at those positions (up to rounding). Works on
         symbolic inputs, to build models.
 
