@@ -8,6 +8,7 @@ COLUMNS = (
     ("experiment", "Experiment"),
     ("preset", "Preset"),
     ("strategy", "Strategy × replicas"),
+    ("tokens", "Input tokens"),
     ("test_accuracy", "Test accuracy"),
     ("test_f1", "Test F1"),
     ("bleu", "BLEU greedy / beam"),
@@ -32,11 +33,16 @@ def comparison_rows(results):
             f"{metrics['validation_nsp_accuracy']:.1%}"
             if "validation_mlm_accuracy" in metrics else None
         )
+        config = result["config"]
+        tokens = config.get("sequence_length")
+        if tokens and config.get("tail_length"):
+            tokens = f"{tokens} (last {config['tail_length']})"
         rows.append({
             "model": result.get("model", result["experiment"]),
             "experiment": result["experiment"],
             "preset": result["hparams"]["preset"],
             "strategy": f"{result['strategy']} × {result['replicas']}",
+            "tokens": tokens,
             "test_accuracy": metrics.get("test_accuracy"),
             "test_f1": metrics.get("test_f1"),
             "bleu": bleu,
