@@ -21,6 +21,7 @@ deterministic, seeded data stream, so the total number of optimizer steps is
 the same as in an uninterrupted run.
 """
 
+import contextlib
 import math
 import os
 import sys
@@ -215,8 +216,15 @@ class DistributedTrainer:
         return train_function
 
     def _run_train_function(self, iterator):
-        try:
+        with self._lost_worker_is_a_cluster_error():
             return self._train_function(iterator)
+
+    @contextlib.contextmanager
+    def _lost_worker_is_a_cluster_error(self):
+        """Turns the collective-op error a dead worker causes (in a training
+        step or an evaluation) into a one-line `ClusterError`."""
+        try:
+            yield
         except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
             lines = str(error).strip().splitlines()
             reason = next((line for line in lines if "aborted by" in line), lines[0])
@@ -410,8 +418,11 @@ class DistributedTrainer:
 
             self._evaluate_function = evaluate_function
         sums = {}
-        for features, labels in self._distribute(dataset):
-            for name, (total, count) in self._evaluate_function(features, labels).items():
-                previous = sums.get(name, (0.0, 0.0))
-                sums[name] = (previous[0] + float(total), previous[1] + float(count))
+        with self._lost_worker_is_a_cluster_error():
+            for features, labels in self._distribute(dataset):
+                for name, (total, count) in self._evaluate_function(
+                    features, labels
+                ).items():
+                    previous = sums.get(name, (0.0, 0.0))
+                    sums[name] = (previous[0] + float(total), previous[1] + float(count))
         return ratios(sums)

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from keras_bert_lab.models.lstm import build_lstm_classifier
 from keras_bert_lab.training import objectives, strategy as strategies
-from keras_bert_lab.training.loop import DistributedTrainer
+from keras_bert_lab.training.loop import ClusterError, DistributedTrainer
 
 VOCABULARY, GLOBAL_BATCH = 40, 16
 
@@ -100,3 +100,27 @@ def test_best_weights_follow_validation_loss(tmp_path):
     assert trainer.evaluate(data)["loss"] == pytest.approx(losses[best_epoch], abs=1e-6)
     assert (tmp_path / "best.weights.h5").exists()
     assert not list(tmp_path.glob("*.partial.*"))
+
+
+@pytest.mark.parametrize("phase", ["train", "evaluate"])
+def test_a_lost_worker_is_one_line_wherever_it_happens(tmp_path, phase):
+    # What a collective op raises when a peer worker is gone; the cluster
+    # tests kill a real worker, at whatever point the run is in.
+    def lost_worker(*_):
+        raise tf.errors.UnavailableError(
+            None, None, "Collective ops is aborted by: Error reported from "
+            "/job:worker/task:1: The following tasks are unhealthy\nmore detail")
+
+    trainer = make_trainer(tf.distribute.get_strategy(), tmp_path)
+    data = dataset().batch(GLOBAL_BATCH)
+    if phase == "train":
+        trainer._train_function = lost_worker
+        run = lambda: trainer.fit(data, epochs=1)  # noqa: E731
+    else:
+        trainer._evaluate_function = lost_worker
+        run = lambda: trainer.evaluate(data)  # noqa: E731
+    with pytest.raises(ClusterError) as raised:
+        run()
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith("lost a worker after step 0 (Collective ops is aborted by")
