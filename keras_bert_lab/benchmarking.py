@@ -78,6 +78,8 @@ TASKS = ("pretraining", "classification")
 # default, `prune_last_layer`); "ours_whole_last_layer" does not, like
 # keras-hub, to show what that saves.
 FAMILIES = ("ours", "ours_whole_last_layer", "keras_hub")
+OBJECTIVES = {"pretraining": objectives.bert_pretraining,
+              "classification": objectives.classification}
 FIRST_REGULAR_ID = len(RESERVED_TOKENS)  # Random ids avoid [PAD], [END]...
 
 
@@ -501,8 +503,6 @@ def benchmark_bert(config):
     All contenders (2 tasks × 2 families × the `jit_modes`) and the matmul
     probes alternate in every round.
     """
-    objective = {"pretraining": objectives.bert_pretraining,
-                 "classification": objectives.classification}
     contenders, trace_counts, steps = {}, {}, {}
     for task in TASKS:
         features, labels = bert_batch(config, task, config.seed)
@@ -513,12 +513,12 @@ def benchmark_bert(config):
             optimizer = keras.optimizers.AdamW(
                 config.learning_rate, weight_decay=config.weight_decay)
             models[family] = model, optimizer
-        # The two families of a comparison run next to each other.
+        # The families of a comparison run next to each other.
         for jit_compile in config.jit_modes:
             for family, (model, optimizer) in models.items():
                 name = (task, family, _jit_key(jit_compile))
                 steps[name] = make_train_step(model, optimizer,
-                                              objective[task], jit_compile)
+                                              OBJECTIVES[task], jit_compile)
                 contenders[name] = _runner(steps[name], features, labels,
                                            config.steps_per_repetition)
     size = config.matmul_size
@@ -593,7 +593,7 @@ def benchmark_bert(config):
 
 
 _ALONE_SCRIPT = """
-import dataclasses, json, sys
+import json, sys
 from keras_bert_lab import benchmarking
 from keras_bert_lab.presets import ImdbLstmPreset
 fields = json.loads(sys.argv[1])
@@ -608,13 +608,11 @@ def train_alone(config, task, jit_compile, steps=3):
     """Builds our model for `task`, runs `steps` training steps and returns
     this process's peak RSS in bytes (meant for a fresh process:
     `peak_rss_alone`)."""
-    objective = {"pretraining": objectives.bert_pretraining,
-                 "classification": objectives.classification}[task]
     features, labels = bert_batch(config, task, config.seed)
     model = build_bert(config, "ours", task)
     optimizer = keras.optimizers.AdamW(config.learning_rate,
                                        weight_decay=config.weight_decay)
-    _runner(make_train_step(model, optimizer, objective, jit_compile),
+    _runner(make_train_step(model, optimizer, OBJECTIVES[task], jit_compile),
             features, labels, steps)()
     return max(PeakMemory.peak_bytes(), _current_rss() or 0)
 
