@@ -19,6 +19,8 @@ Sections:
   in-memory batch (no `fit`, no input pipeline). Their analytic training
   FLOPs (`bert_training_flops`) divided by the fp32 throughput of a large
   `tf.matmul`, timed in the same rounds, give the hardware utilisation.
+  In the same rounds: our `Dropout` against `keras.layers.Dropout` on one
+  layer's attention weights, forward and backward.
 - `decoding`: greedy and beam search of `Translator`, cached and uncached,
   against the same encoder-decoder built from `keras_hub.layers`
   (`TransformerEncoder`, `TransformerDecoder`) decoded with
@@ -64,6 +66,7 @@ from keras_bert_lab.data import pipelines
 from keras_bert_lab.data.bert_pretraining import default_max_predictions
 from keras_bert_lab.data.vocabulary import END_ID, RESERVED_TOKENS, START_ID
 from keras_bert_lab.data.vocabulary import make_wordpiece_tokenizer
+from keras_bert_lab.layers import Dropout
 from keras_bert_lab.models.bert import BertClassifier
 from keras_bert_lab.models.bert import BertEncoder
 from keras_bert_lab.models.bert import BertPretrainer
@@ -276,6 +279,22 @@ def _rates(seconds, amount):
     """Median rate `amount / seconds` and the per-round rates."""
     rates = [amount / s for s in seconds]
     return statistics.median(rates), rates
+
+
+def make_dropout(layer, shape, jit_compile):
+    """A `run()` doing `layer`'s training-mode forward and backward pass on
+    a float32 tensor of `shape` (the gradient is its input's: the mask
+    times the scale)."""
+    inputs = tf.random.stateless_uniform(shape, seed=[5, 6])
+
+    @tf.function(jit_compile=jit_compile)
+    def forward_backward():
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            outputs = layer(inputs, training=True)
+        return tape.gradient(outputs, inputs, output_gradients=inputs)
+
+    return lambda: forward_backward()[0, 0, 0, 0].numpy()
 
 
 def make_matmul(size, jit_compile):
@@ -524,6 +543,15 @@ def benchmark_bert(config):
     size = config.matmul_size
     contenders["matmul"] = make_matmul(size, jit_compile=False)
     contenders["matmul_xla"] = make_matmul(size, jit_compile=True)
+    # The largest tensor dropout acts on: one layer's attention weights.
+    dropout_shape = (config.batch_size, config.num_heads,
+                     config.sequence_length, config.sequence_length)
+    for jit_compile in config.jit_modes:
+        for name, layer in (("ours", Dropout(config.dropout, seed=1)),
+                            ("keras", keras.layers.Dropout(config.dropout,
+                                                           seed=1))):
+            contenders[("dropout", name, _jit_key(jit_compile))] = \
+                make_dropout(layer, dropout_shape, jit_compile)
     seconds = alternate(contenders, config.repetitions,
                         warmup=config.warmup_steps)
     for name, step in steps.items():
@@ -548,7 +576,17 @@ def benchmark_bert(config):
             "peak_flops_per_second": statistics.median(peak_per_round),
         },
         "flop_formula": FLOP_FORMULA,
+        "dropout": {"shape": list(dropout_shape), "rate": config.dropout},
     }
+    for jit_compile in config.jit_modes:
+        key = _jit_key(jit_compile)
+        ours, theirs = (seconds[("dropout", name, key)]
+                        for name in ("ours", "keras"))
+        results["dropout"][key] = {
+            "ours_seconds": statistics.median(ours),
+            "keras_seconds": statistics.median(theirs),
+            "speedup_ours_over_keras": median_ratio(theirs, ours),
+        }
     tokens = config.batch_size * config.sequence_length * config.steps_per_repetition
     examples = config.batch_size * config.steps_per_repetition
     for task in TASKS:
@@ -1243,6 +1281,14 @@ def markdown_report(results):
                         f"| BERT {task} utilisation, ours, {key} | "
                         f"{_format(100 * bert[task][key]['ours']['utilisation'], 0)}% | "
                         f"{'≥ 70%' if key == 'jit' else ''} |")
+        dropout = bert["dropout"]
+        shape = "×".join(str(n) for n in dropout["shape"])
+        for key in ("no_jit", "jit"):
+            if key in dropout:
+                lines.append(
+                    f"| dropout forward + backward on {shape} attention "
+                    f"weights ({key}): ours / `keras.layers.Dropout` speed | "
+                    f"{_format(dropout[key]['speedup_ours_over_keras'])}× | |")
         absolute.append(
             f"| fp32 matmul {bert['matmul']['size']}² (peak of tf / XLA) | "
             f"{_format(bert['matmul']['peak_flops_per_second'] / 1e9, 1)} "

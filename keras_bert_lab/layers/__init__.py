@@ -1,5 +1,6 @@
 """The Transformer's building blocks, written from the papers."""
 
+from keras_bert_lab.layers.dropout import Dropout
 from keras_bert_lab.layers.feed_forward import FeedForward
 from keras_bert_lab.layers.multi_head_attention import MultiHeadAttention
 from keras_bert_lab.layers.position_embedding import PositionEmbedding
@@ -17,6 +18,7 @@ from keras_bert_lab.layers.transformer_encoder_block import (
 )
 
 __all__ = [
+    "Dropout",
     "FeedForward",
     "MultiHeadAttention",
     "PositionEmbedding",

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_bert_lab.layers.dropout import Dropout
 from keras_bert_lab.layers.initializers import clone_initializer
 
 ACTIVATIONS = {
@@ -83,7 +84,7 @@ class FeedForward(keras.layers.Layer):
             name="output_dense",
         )
         self.output_dense.build(tuple(inputs_shape[:-1]) + (self.intermediate_dim,))
-        self.output_dropout = keras.layers.Dropout(
+        self.output_dropout = Dropout(
             self.dropout, dtype=self.dtype_policy, name="output_dropout"
         )
         self.built = True

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_bert_lab.layers import masking
+from keras_bert_lab.layers.dropout import Dropout
 from keras_bert_lab.layers.initializers import clone_initializer
 
 
@@ -145,7 +146,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self.output_dense.build(
             (query_shape[0], query_shape[1], self.num_heads, self.value_dim)
         )
-        self.attention_dropout = keras.layers.Dropout(
+        self.attention_dropout = Dropout(
             self.dropout, dtype=self.dtype_policy, name="attention_dropout"
         )
         self.built = True

@@ -6,6 +6,7 @@ import math
 import keras
 from keras import ops
 
+from keras_bert_lab.layers.dropout import Dropout
 from keras_bert_lab.layers.initializers import clone_initializer
 from keras_bert_lab.layers.position_embedding import PositionEmbedding
 from keras_bert_lab.layers.sinusoidal_position_encoding import (
@@ -132,7 +133,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             if use_layer_norm
             else None
         )
-        self.embeddings_dropout = keras.layers.Dropout(
+        self.embeddings_dropout = Dropout(
             dropout, dtype=self.dtype_policy, name="embeddings_dropout"
         )
 

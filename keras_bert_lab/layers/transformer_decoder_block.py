@@ -5,6 +5,7 @@ import keras
 from keras import ops
 
 from keras_bert_lab.layers import masking
+from keras_bert_lab.layers.dropout import Dropout
 from keras_bert_lab.layers.feed_forward import FeedForward
 from keras_bert_lab.layers.initializers import clone_initializer
 from keras_bert_lab.layers.multi_head_attention import MultiHeadAttention
@@ -121,7 +122,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         return layer
 
     def _dropout(self, name):
-        return keras.layers.Dropout(
+        return Dropout(
             self.dropout, dtype=self.dtype_policy, name=name
         )
 

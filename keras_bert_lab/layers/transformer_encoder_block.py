@@ -3,6 +3,7 @@
 import keras
 
 from keras_bert_lab.layers import masking
+from keras_bert_lab.layers.dropout import Dropout
 from keras_bert_lab.layers.feed_forward import FeedForward
 from keras_bert_lab.layers.initializers import clone_initializer
 from keras_bert_lab.layers.multi_head_attention import MultiHeadAttention
@@ -114,7 +115,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
             name="self_attention_layer",
         )
         self.self_attention_layer.build(inputs_shape, inputs_shape)
-        self.self_attention_dropout = keras.layers.Dropout(
+        self.self_attention_dropout = Dropout(
             self.dropout, dtype=self.dtype_policy, name="self_attention_dropout"
         )
         self.self_attention_layer_norm = keras.layers.LayerNormalization(

@@ -22,6 +22,7 @@ float32 under a mixed precision policy.
 import keras
 from keras import ops
 
+from keras_bert_lab.layers import Dropout
 from keras_bert_lab.layers import TokenAndPositionEmbedding
 from keras_bert_lab.layers import TransformerEncoderBlock
 
@@ -611,7 +612,7 @@ class BertClassifier(keras.Model):
     def __init__(self, encoder, num_classes=2, dropout=0.1, prune_last_layer=True,
                  **kwargs):
         policy = encoder.dtype_policy
-        classifier_dropout = keras.layers.Dropout(
+        classifier_dropout = Dropout(
             dropout, dtype=policy, name="classifier_dropout"
         )
         logits_dense = keras.layers.Dense(

@@ -150,6 +150,14 @@ def test_tiny_run_writes_every_field(tiny_results):
                 "peak_flops_per_second", "flops"):
         assert _number(bert["matmul"][key]) and bert["matmul"][key] > 0, key
     config = benchmarking.BENCHMARK_PRESETS["tiny"]
+    assert bert["dropout"]["shape"] == [config.batch_size, config.num_heads,
+                                        config.sequence_length,
+                                        config.sequence_length]
+    for jit in ("jit", "no_jit"):
+        for key in ("ours_seconds", "keras_seconds", "speedup_ours_over_keras"):
+            assert _number(bert["dropout"][jit][key]), (jit, key)
+    assert "attention weights (jit): ours / `keras.layers.Dropout`" in \
+        results["markdown"]
     for task in benchmarking.TASKS:
         for jit in ("jit", "no_jit"):
             entry = bert[task][jit]
