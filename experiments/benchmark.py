@@ -2,6 +2,7 @@
 
     python -m experiments.benchmark --json benchmark.json
     python -m experiments.benchmark --tiny --sections bert,lstm
+    python -m experiments.benchmark --sections bert --profile /tmp/profile
 
 See `keras_bert_lab.benchmarking` for what is measured and how.
 """
@@ -44,6 +45,10 @@ def parse_args(argv=None):
     parser.add_argument("--sections", default=",".join(benchmarking.SECTIONS),
                         help="comma-separated subset of "
                         + ",".join(benchmarking.SECTIONS))
+    parser.add_argument("--profile", default=None, metavar="DIR",
+                        help="also profile our and keras-hub's BERT steps "
+                        "into DIR (TensorBoard's Profile tab) and report the "
+                        "op types that take the time")
     parser.add_argument("--json", default=None, metavar="OUT",
                         help="write every result to this JSON file")
     parser.add_argument("--markdown", default=None, metavar="OUT",
@@ -67,7 +72,8 @@ def main(argv=None):
     config = make_config(args)
     sections = tuple(s for s in args.sections.split(",") if s)
     log = (lambda *_: None) if args.quiet else print
-    results = benchmarking.run_benchmark(config, sections, log=log)
+    results = benchmarking.run_benchmark(config, sections, log=log,
+                                           profile_dir=args.profile)
     results["command"] = [sys.executable, "-m", "experiments.benchmark",
                           *(sys.argv[1:] if argv is None else argv)]
     results["preset"] = args.preset

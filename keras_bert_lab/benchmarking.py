@@ -47,10 +47,12 @@ few steps in a fresh process (`peak_rss_alone`).
 import ctypes
 import dataclasses
 import gc
+import glob
 import json
 import math
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -287,7 +289,7 @@ def make_dropout(layer, shape, jit_compile):
     times the scale)."""
     inputs = tf.random.stateless_uniform(shape, seed=[5, 6])
 
-    @tf.function(jit_compile=jit_compile)
+    @tf.function(jit_compile=jit_compile, autograph=False)
     def forward_backward():
         with tf.GradientTape() as tape:
             tape.watch(inputs)
@@ -627,6 +629,114 @@ def benchmark_bert(config):
                 seconds[(task, "ours", key)])
             task_results[key] = entry
         results[task] = task_results
+    return results
+
+
+# ---------------------------------------------------------------- profile
+
+# Op types (TensorFlow kernels; XLA thunks under jit_compile) that are
+# matrix products.
+MATRIX_PRODUCT = re.compile(r"MatMul|Einsum|^dot$|convolution")
+PROFILED_FAMILIES = ("ours", "keras_hub")
+
+
+def _op_type(name):
+    """`_MklBatchMatMulV2` -> `BatchMatMulV2`, `MatMul_1.204` -> `MatMul`,
+    `wrapped_reduce-window.3` -> `wrapped_reduce-window`."""
+    return re.sub(r"([._]\d+)+$", "", name).removeprefix("_Mkl")
+
+
+def _leaf_events(line):
+    """The events of a trace line that contain no other event: the ops
+    themselves, not the executor loops around them."""
+    events = sorted(line.events, key=lambda e: (e.offset_ps, -e.duration_ps))
+    open_events, parents = [], set()
+    for index, event in enumerate(events):
+        while open_events and (events[open_events[-1]].offset_ps
+                               + events[open_events[-1]].duration_ps
+                               <= event.offset_ps):
+            open_events.pop()
+        if open_events:
+            parents.add(open_events[-1])
+        open_events.append(index)
+    return [e for i, e in enumerate(events) if i not in parents]
+
+
+def op_seconds(xplane_path):
+    """`{op type: seconds}` summed over the host's worker threads (not the
+    Python thread) of a TensorFlow profile (`*.xplane.pb`)."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    space = xplane_pb2.XSpace()
+    with open(xplane_path, "rb") as file:
+        space.ParseFromString(file.read())
+    seconds = {}
+    for plane in space.planes:
+        if plane.name != "/host:CPU":
+            continue
+        for line in plane.lines:
+            if line.name == "python":
+                continue
+            for event in _leaf_events(line):
+                metadata = plane.event_metadata[event.metadata_id]
+                op = _op_type(metadata.display_name or metadata.name)
+                seconds[op] = seconds.get(op, 0.0) + event.duration_ps * 1e-12
+    return seconds
+
+
+def profile_bert(config, logdir, steps=3, top=12):
+    """Where the time of the BERT training steps goes.
+
+    For each task, `jit_modes` and family in `PROFILED_FAMILIES`, runs
+    `steps` steps (after a warm-up) under `tf.profiler` into
+    `logdir/<task>-<family>-<jit>` (TensorBoard's Profile tab reads these)
+    and sums the time of each op type over the worker threads. Several ops
+    run at once on the threads, so these seconds add up to more than the
+    wall time.
+
+    Returns:
+        `{task: {jit: {family: {"wall_seconds_per_step",
+        "op_seconds_per_step", "matrix_product_share", "top_ops":
+        [[op type, seconds per step], ...]}}}}`, `top` op types each.
+    """
+    results = {}
+    for task in TASKS:
+        features, labels = bert_batch(config, task, config.seed)
+        for jit_compile in config.jit_modes:
+            key = _jit_key(jit_compile)
+            for family in PROFILED_FAMILIES:
+                keras.utils.set_random_seed(config.seed)
+                model = build_bert(config, family, task)
+                optimizer = keras.optimizers.AdamW(
+                    config.learning_rate, weight_decay=config.weight_decay)
+                run = _runner(make_train_step(model, optimizer,
+                                              OBJECTIVES[task], jit_compile),
+                              features, labels, steps)
+                run()  # Tracing and compilation stay out of the profile.
+                folder = os.path.join(logdir, f"{task}-{family}-{key}")
+                tf.profiler.experimental.start(folder)
+                start = time.perf_counter()
+                run()
+                wall = time.perf_counter() - start
+                tf.profiler.experimental.stop()
+                traces = sorted(
+                    glob.glob(os.path.join(folder, "plugins", "profile", "*",
+                                           "*.xplane.pb")),
+                    key=os.path.getmtime)
+                by_op = op_seconds(traces[-1])
+                total = sum(by_op.values())
+                ranked = sorted(by_op.items(), key=lambda item: -item[1])
+                results.setdefault(task, {}).setdefault(key, {})[family] = {
+                    "wall_seconds_per_step": wall / steps,
+                    "op_seconds_per_step": total / steps,
+                    "matrix_product_share": sum(
+                        t for op, t in by_op.items()
+                        if MATRIX_PRODUCT.search(op)) / total,
+                    "top_ops": [[op, t / steps] for op, t in ranked[:top]],
+                    "trace_folder": folder,
+                }
+                del model, optimizer, run
+                release_memory()
     return results
 
 
@@ -1151,8 +1261,9 @@ SECTION_FUNCTIONS = {
 RUN_ORDER = ("pipelines", "lstm", "decoding", "bert")
 
 
-def run_benchmark(config, sections=SECTIONS, log=print):
-    """Runs the chosen sections; returns the results dict (JSON-ready)."""
+def run_benchmark(config, sections=SECTIONS, log=print, profile_dir=None):
+    """Runs the chosen sections, then `profile_bert` into `profile_dir`
+    if given; returns the results dict (JSON-ready)."""
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         raise ValueError(f"unknown sections {sorted(unknown)}; choose from "
@@ -1206,6 +1317,10 @@ def run_benchmark(config, sections=SECTIONS, log=print):
     if "bert" in results and "pipelines" in results:
         compare_with_consumption(results["pipelines"], results["bert"],
                                  config.jit_modes)
+    if profile_dir:
+        log("[benchmark] profiles of the BERT steps ...")
+        release_memory()
+        results["profile"] = profile_bert(config, profile_dir)
     results["memory"]["process_peak_rss_bytes"] = max(
         [memory.process_peak_bytes()]
         + [results["memory"][s]["peak_rss_bytes"] for s in sections])
@@ -1242,6 +1357,34 @@ def _current_rss():
 
 def _format(value, digits=2):
     return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def _profile_report(profile):
+    """Markdown tables: the op types that take the most time, ours next to
+    keras-hub's, per task and jit mode."""
+    lines = []
+    for task, by_jit in profile.items():
+        for key, families in by_jit.items():
+            ours, theirs = (families[f] for f in PROFILED_FAMILIES)
+            theirs_by_op = dict(theirs["top_ops"])
+            lines += [
+                "", f"## Where the time goes: BERT {task} step, {key}", "",
+                "| op type (ms per step, summed over threads) | ours | keras-hub |",
+                "|---|---|---|",
+            ]
+            for op, seconds in ours["top_ops"]:
+                other = theirs_by_op.get(op)
+                lines.append(f"| {op} | {_format(1e3 * seconds, 1)} | "
+                             f"{'—' if other is None else _format(1e3 * other, 1)} |")
+            for name, label in (("op_seconds_per_step", "all ops"),
+                                ("wall_seconds_per_step", "wall time")):
+                lines.append(f"| {label} | {_format(1e3 * ours[name], 1)} | "
+                             f"{_format(1e3 * theirs[name], 1)} |")
+            lines.append(
+                f"| matrix products' share of op time | "
+                f"{_format(100 * ours['matrix_product_share'], 0)}% | "
+                f"{_format(100 * theirs['matrix_product_share'], 0)}% |")
+    return lines
 
 
 def markdown_report(results):
@@ -1380,6 +1523,9 @@ def markdown_report(results):
                     f"| peak RSS, {section} section | "
                     f"{_format(memory[section]['peak_rss_bytes'] / 2**30)} "
                     f"GiB | |")
+    profile = results.get("profile")
+    if profile:
+        lines += _profile_report(profile)
     machine = results["machine"]
     header = [
         "", f"## Absolute figures on {machine['cpu_model']}, "

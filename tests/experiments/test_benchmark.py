@@ -109,6 +109,25 @@ def test_missing_translator_is_reported(monkeypatch):
     assert "missing: ImportError: no translator" in report
 
 
+def test_op_types_and_leaf_events_of_a_trace():
+    assert benchmarking._op_type("_MklBatchMatMulV2") == "BatchMatMulV2"
+    assert benchmarking._op_type("MatMul_1.204") == "MatMul"
+    assert benchmarking._op_type("wrapped_reduce-window.3") == "wrapped_reduce-window"
+
+    class Event:
+        def __init__(self, name, offset_ps, duration_ps):
+            self.name, self.offset_ps, self.duration_ps = name, offset_ps, duration_ps
+
+    class Line:
+        # An executor loop holding two ops, a nested op, then a lone op.
+        events = [Event("loop", 0, 100), Event("a", 10, 20),
+                  Event("b", 40, 50), Event("b.inner", 45, 5),
+                  Event("c", 200, 10)]
+
+    leaves = benchmarking._leaf_events(Line)
+    assert [e.name for e in leaves] == ["a", "b.inner", "c"]
+
+
 def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) \
         and math.isfinite(value)
@@ -123,7 +142,8 @@ BERT_ENTRY = ("tokens_per_second", "best_tokens_per_second",
 def tiny_results(tmp_path_factory):
     folder = tmp_path_factory.mktemp("benchmark")
     returned = benchmark.main(["--tiny", "--json", str(folder / "b.json"),
-                               "--markdown", str(folder / "b.md"), "--quiet"])
+                               "--markdown", str(folder / "b.md"),
+                               "--profile", str(folder / "profile"), "--quiet"])
     return returned, folder
 
 
@@ -173,6 +193,23 @@ def test_tiny_run_writes_every_field(tiny_results):
                 assert len(entry[family]["round_seconds"]) == config.repetitions
                 assert entry[family]["traces"] == 1  # No retracing.
                 assert 0 < entry[family]["utilisation"]
+
+    profile = results["profile"]
+    for task in benchmarking.TASKS:
+        for jit in ("jit", "no_jit"):
+            for family in benchmarking.PROFILED_FAMILIES:
+                entry = profile[task][jit][family]
+                ops = dict(entry["top_ops"])
+                assert 0 < len(ops) <= 12, (task, jit, family)
+                assert all(seconds > 0 for seconds in ops.values())
+                assert any(benchmarking.MATRIX_PRODUCT.search(op) for op in ops)
+                assert 0 < entry["matrix_product_share"] < 1
+                assert sum(ops.values()) <= entry["op_seconds_per_step"] + 1e-9
+                assert _number(entry["wall_seconds_per_step"])
+                assert list((folder / "profile" / f"{task}-{family}-{jit}")
+                            .glob("plugins/profile/*/*.xplane.pb"))
+    assert "## Where the time goes: BERT pretraining step, jit" in \
+        results["markdown"]
 
     decoding = results["decoding"]
     if decoding["available"]:
