@@ -640,26 +640,35 @@ MATRIX_PRODUCT = re.compile(r"MatMul|Einsum|^dot$|convolution")
 PROFILED_FAMILIES = ("ours", "keras_hub")
 
 
-def _op_type(name):
-    """`_MklBatchMatMulV2` -> `BatchMatMulV2`, `MatMul_1.204` -> `MatMul`,
-    `wrapped_reduce-window.3` -> `wrapped_reduce-window`."""
-    return re.sub(r"([._]\d+)+$", "", name).removeprefix("_Mkl")
+def _op_type(event_name, stat_names):
+    """The op type of a trace event, or None if the event is not an op.
+
+    TensorFlow kernels are named `node:Type` (`.../MatMul_1:_MklMatMul` ->
+    `MatMul`); XLA thunks carry an `hlo_op` stat and are named after their
+    instruction (`MatMul_1.204` -> `MatMul`, `wrapped_reduce-window.3` ->
+    `wrapped_reduce-window`). Executor loops, thread-pool and memory events
+    are neither.
+    """
+    if "hlo_op" in stat_names:
+        return re.sub(r"([._]\d+)+$", "", event_name)
+    node, colon, op = event_name.rpartition(":")
+    if colon and node and " " not in event_name and "::" not in event_name:
+        return op.removeprefix("_Mkl")
+    return None
 
 
-def _leaf_events(line):
-    """The events of a trace line that contain no other event: the ops
-    themselves, not the executor loops around them."""
-    events = sorted(line.events, key=lambda e: (e.offset_ps, -e.duration_ps))
-    open_events, parents = [], set()
-    for index, event in enumerate(events):
-        while open_events and (events[open_events[-1]].offset_ps
-                               + events[open_events[-1]].duration_ps
-                               <= event.offset_ps):
+def _innermost(events):
+    """The `(start, duration, op)` events that contain no other one: an XLA
+    `call` thunk holds the thunks it calls."""
+    events = sorted(events, key=lambda e: (e[0], -e[1]))
+    open_events, containers = [], set()
+    for index, (start, _, _) in enumerate(events):
+        while open_events and sum(events[open_events[-1]][:2]) <= start:
             open_events.pop()
         if open_events:
-            parents.add(open_events[-1])
+            containers.add(open_events[-1])
         open_events.append(index)
-    return [e for i, e in enumerate(events) if i not in parents]
+    return [e for i, e in enumerate(events) if i not in containers]
 
 
 def op_seconds(xplane_path):
@@ -674,13 +683,20 @@ def op_seconds(xplane_path):
     for plane in space.planes:
         if plane.name != "/host:CPU":
             continue
+        stat_names = {key: stat.name
+                      for key, stat in plane.stat_metadata.items()}
         for line in plane.lines:
             if line.name == "python":
                 continue
-            for event in _leaf_events(line):
-                metadata = plane.event_metadata[event.metadata_id]
-                op = _op_type(metadata.display_name or metadata.name)
-                seconds[op] = seconds.get(op, 0.0) + event.duration_ps * 1e-12
+            ops = []
+            for event in line.events:
+                op = _op_type(
+                    plane.event_metadata[event.metadata_id].name,
+                    {stat_names[stat.metadata_id] for stat in event.stats})
+                if op is not None:
+                    ops.append((event.offset_ps, event.duration_ps, op))
+            for _, duration, op in _innermost(ops):
+                seconds[op] = seconds.get(op, 0.0) + duration * 1e-12
     return seconds
 
 

@@ -109,23 +109,21 @@ def test_missing_translator_is_reported(monkeypatch):
     assert "missing: ImportError: no translator" in report
 
 
-def test_op_types_and_leaf_events_of_a_trace():
-    assert benchmarking._op_type("_MklBatchMatMulV2") == "BatchMatMulV2"
-    assert benchmarking._op_type("MatMul_1.204") == "MatMul"
-    assert benchmarking._op_type("wrapped_reduce-window.3") == "wrapped_reduce-window"
-
-    class Event:
-        def __init__(self, name, offset_ps, duration_ps):
-            self.name, self.offset_ps, self.duration_ps = name, offset_ps, duration_ps
-
-    class Line:
-        # An executor loop holding two ops, a nested op, then a lone op.
-        events = [Event("loop", 0, 100), Event("a", 10, 20),
-                  Event("b", 40, 50), Event("b.inner", 45, 5),
-                  Event("c", 200, 10)]
-
-    leaves = benchmarking._leaf_events(Line)
-    assert [e.name for e in leaves] == ["a", "b.inner", "c"]
+def test_op_types_and_innermost_events_of_a_trace():
+    op_type = benchmarking._op_type
+    assert op_type("bert/layer_0/ffn/MatMul_1:_MklMatMul", set()) == "MatMul"
+    assert op_type("adam_w/Square_33:Square", set()) == "Square"
+    assert op_type("MatMul_1.204", {"hlo_op", "hlo_module"}) == "MatMul"
+    assert op_type("wrapped_reduce-window.3", {"hlo_op"}) == "wrapped_reduce-window"
+    for not_an_op in ("ExecutorState::Process", "ThunkExecutor::Execute",
+                      "end: copy.300", "MemoryAllocation",
+                      "ThreadpoolListener::StartRegion"):
+        assert op_type(not_an_op, {"_c", "_ct"}) is None, not_an_op
+    # An XLA `call` thunk around two thunks, then a lone one.
+    events = [(0, 100, "call"), (10, 20, "fusion"), (40, 50, "dot"),
+              (200, 10, "MatMul")]
+    assert [op for _, _, op in benchmarking._innermost(events)] == [
+        "fusion", "dot", "MatMul"]
 
 
 def _number(value):
