@@ -1385,7 +1385,8 @@ def _profile_report(profile):
             theirs_by_op = dict(theirs["top_ops"])
             lines += [
                 "", f"## Where the time goes: BERT {task} step, {key}", "",
-                "| op type (ms per step, summed over threads) | ours | keras-hub |",
+                "| op type (ms per step, summed over threads) | ours | "
+                "keras-hub (—: not among its largest) |",
                 "|---|---|---|",
             ]
             for op, seconds in ours["top_ops"]:
