@@ -284,9 +284,9 @@ def _rates(seconds, amount):
 
 
 def make_dropout(layer, shape, jit_compile):
-    """A `run()` doing `layer`'s training-mode forward and backward pass on
-    a float32 tensor of `shape` (the gradient is its input's: the mask
-    times the scale)."""
+    """A `run()` doing `layer`'s training-mode forward pass on a float32
+    tensor of `shape` and the backward pass of an upstream gradient of the
+    same shape."""
     inputs = tf.random.stateless_uniform(shape, seed=[5, 6])
 
     @tf.function(jit_compile=jit_compile, autograph=False)
@@ -713,7 +713,8 @@ def profile_bert(config, logdir, steps=3, top=12):
     Returns:
         `{task: {jit: {family: {"wall_seconds_per_step",
         "op_seconds_per_step", "matrix_product_share", "top_ops":
-        [[op type, seconds per step], ...]}}}}`, `top` op types each.
+        [[op type, seconds per step], ...], "trace_folder"}}}}`, the `top`
+        op types each.
     """
     results = {}
     for task in TASKS:

@@ -13,8 +13,8 @@ def random_number_algorithm():
 
     ThreeFry inside an XLA compilation (`tf.function(jit_compile=True)`,
     TPU), Philox elsewhere (TensorFlow's CPU and GPU kernels have no
-    ThreeFry). JAX draws from ThreeFry by default for the same reason:
-    under XLA it compiles to fewer, vectorisable integer operations.
+    ThreeFry). XLA's CPU code for Philox is slow (the benchmark's profile:
+    README, Performance); ThreeFry is also JAX's default generator.
     """
     graph = tf.compat.v1.get_default_graph()
     if control_flow_util.GraphOrParentsInXlaContext(graph):
@@ -34,6 +34,7 @@ class Dropout(keras.layers.Dropout):
       is therefore rounded to a multiple of 2**-16 (0.1 becomes 0.100006),
       and the scale uses the rounded rate so the expectation is exact;
     - under XLA the bits come from ThreeFry (`random_number_algorithm`).
+
     `python -m experiments.benchmark` times it against
     `keras.layers.Dropout`, alone and inside the BERT training step (README,
     Performance).
