@@ -10,6 +10,37 @@ from keras_bert_lab.layers.dropout import Dropout
 from keras_bert_lab.layers.initializers import clone_initializer
 
 
+# [B, T, dim] x [dim, N, H] -> [B, T, N, H]: one matrix per head.
+_SPLIT_HEADS = "btd,dnh->btnh"
+# [B, T, N, H] x [N, H, dim] -> [B, T, dim]: Concat(head_1..head_h) W_O.
+_MERGE_HEADS = "btnh,nhd->btd"
+
+
+class _HeadsProjection(keras.layers.EinsumDense):
+    """`EinsumDense` for `_SPLIT_HEADS` and `_MERGE_HEADS`, computed as one
+    2-D matrix product, `[B·T, dim] x [dim, N·H]` or `[B·T, N·H] x [N·H,
+    dim]`, on the same weights. TensorFlow runs these `einsum`s as batched
+    products (`BatchMatMulV2`), slower on CPU than one `MatMul`."""
+
+    def call(self, inputs, training=None):
+        batch_size, length = ops.shape(inputs)[0], ops.shape(inputs)[1]
+        if self.equation == _SPLIT_HEADS:
+            dim, heads, size = self.kernel.shape
+            outputs = ops.matmul(
+                inputs, ops.reshape(self.kernel, (dim, heads * size)))
+            outputs = ops.reshape(outputs, (batch_size, length, heads, size))
+        elif self.equation == _MERGE_HEADS:
+            heads, size, dim = self.kernel.shape
+            outputs = ops.matmul(
+                ops.reshape(inputs, (batch_size, length, heads * size)),
+                ops.reshape(self.kernel, (heads * size, dim)))
+        else:
+            raise ValueError(f"unexpected equation {self.equation!r}")
+        if self.bias is not None:
+            outputs = outputs + self.bias
+        return outputs
+
+
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
 class MultiHeadAttention(keras.layers.Layer):
     """Multi-head attention from "Attention Is All You Need" (Vaswani et al.).
@@ -108,7 +139,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
 
     def _projection(self, equation, output_shape, bias_axes, name):
-        projection = keras.layers.EinsumDense(
+        projection = _HeadsProjection(
             equation,
             output_shape=output_shape,
             bias_axes=bias_axes if self.use_bias else None,
@@ -124,24 +155,20 @@ class MultiHeadAttention(keras.layers.Layer):
     def build(self, query_shape, value_shape, key_shape=None):
         key_shape = value_shape if key_shape is None else key_shape
         output_dim = self.output_dim or query_shape[-1]
-        # [B, T, dim] x [dim, N, H] -> [B, T, N, H]: one matrix per head.
         self.query_dense = self._projection(
-            "btd,dnh->btnh", (None, self.num_heads, self.key_dim), "nh",
-            "query",
+            _SPLIT_HEADS, (None, self.num_heads, self.key_dim), "nh", "query"
         )
         self.query_dense.build(query_shape)
         self.key_dense = self._projection(
-            "btd,dnh->btnh", (None, self.num_heads, self.key_dim), "nh", "key"
+            _SPLIT_HEADS, (None, self.num_heads, self.key_dim), "nh", "key"
         )
         self.key_dense.build(key_shape)
         self.value_dense = self._projection(
-            "btd,dnh->btnh", (None, self.num_heads, self.value_dim), "nh",
-            "value",
+            _SPLIT_HEADS, (None, self.num_heads, self.value_dim), "nh", "value"
         )
         self.value_dense.build(value_shape)
-        # Concat(head_1..head_h) W_O, written as one contraction over heads.
         self.output_dense = self._projection(
-            "btnh,nhd->btd", (None, output_dim), "d", "attention_output"
+            _MERGE_HEADS, (None, output_dim), "d", "attention_output"
         )
         self.output_dense.build(
             (query_shape[0], query_shape[1], self.num_heads, self.value_dim)
