@@ -482,6 +482,16 @@ def build_bert(config, family, task):
     return keras.Model(inputs, outputs, name=f"keras_hub_bert_{task}")
 
 
+def build_trainee(config, family, task):
+    """`build_bert` with the step's AdamW optimizer, from `config.seed`:
+    what every timed, profiled or memory-measured BERT step trains."""
+    keras.utils.set_random_seed(config.seed)
+    model = build_bert(config, family, task)
+    optimizer = keras.optimizers.AdamW(config.learning_rate,
+                                       weight_decay=config.weight_decay)
+    return model, optimizer
+
+
 def make_train_step(model, optimizer, objective, jit_compile):
     """The training step both families run: a `tf.function` (XLA-compiled
     with `jit_compile`) doing forward, `objective` (sums and counts from
@@ -521,19 +531,14 @@ def _jit_key(jit_compile):
 def benchmark_bert(config):
     """BERT training steps, ours against keras-hub, and fp32 matmul peak.
 
-    All contenders (2 tasks × 2 families × the `jit_modes`) and the matmul
-    probes alternate in every round.
+    All contenders (the `TASKS` × `FAMILIES` × `jit_modes` steps, the
+    dropout layers and the matmul probes) alternate in every round.
     """
     contenders, trace_counts, steps = {}, {}, {}
     for task in TASKS:
         features, labels = bert_batch(config, task, config.seed)
-        models = {}
-        for family in FAMILIES:
-            keras.utils.set_random_seed(config.seed)
-            model = build_bert(config, family, task)
-            optimizer = keras.optimizers.AdamW(
-                config.learning_rate, weight_decay=config.weight_decay)
-            models[family] = model, optimizer
+        models = {family: build_trainee(config, family, task)
+                  for family in FAMILIES}
         # The families of a comparison run next to each other.
         for jit_compile in config.jit_modes:
             for family, (model, optimizer) in models.items():
@@ -722,10 +727,7 @@ def profile_bert(config, logdir, steps=3, top=12):
         for jit_compile in config.jit_modes:
             key = _jit_key(jit_compile)
             for family in PROFILED_FAMILIES:
-                keras.utils.set_random_seed(config.seed)
-                model = build_bert(config, family, task)
-                optimizer = keras.optimizers.AdamW(
-                    config.learning_rate, weight_decay=config.weight_decay)
+                model, optimizer = build_trainee(config, family, task)
                 run = _runner(make_train_step(model, optimizer,
                                               OBJECTIVES[task], jit_compile),
                               features, labels, steps)
@@ -774,9 +776,7 @@ def train_alone(config, task, jit_compile, steps=3):
     this process's peak RSS in bytes (meant for a fresh process:
     `peak_rss_alone`)."""
     features, labels = bert_batch(config, task, config.seed)
-    model = build_bert(config, "ours", task)
-    optimizer = keras.optimizers.AdamW(config.learning_rate,
-                                       weight_decay=config.weight_decay)
+    model, optimizer = build_trainee(config, "ours", task)
     _runner(make_train_step(model, optimizer, OBJECTIVES[task], jit_compile),
             features, labels, steps)()
     return max(PeakMemory.peak_bytes(), _current_rss() or 0)
