@@ -63,6 +63,32 @@ def test_parity_with_keras_multi_head_attention(masking):
     np.testing.assert_allclose(ours_weights, ref_weights, atol=1e-6)
 
 
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_gradients_match_keras_multi_head_attention(jit_compile):
+    """Our bias gradients are products with a ones row (`_add_bias`); every
+    weight's and input's gradient must still be Keras'."""
+    ours, reference, query, value = paired_layers()
+    value_mask = np.ones((BATCH, KEY_LENGTH), bool)
+    value_mask[1, -3:] = False
+    projection = random(BATCH, QUERY_LENGTH, HIDDEN, seed=4)
+
+    def gradients(layer):
+        @tf.function(jit_compile=jit_compile)
+        def run(query, value):
+            with tf.GradientTape() as tape:
+                tape.watch([query, value])
+                output = layer(query, value, value_mask=value_mask)
+                loss = tf.reduce_sum(output * projection)
+            return tape.gradient(loss, [query, value] + layer.trainable_weights)
+
+        return run(tf.constant(query), tf.constant(value))
+
+    ours_gradients, reference_gradients = gradients(ours), gradients(reference)
+    assert len(ours_gradients) == len(reference_gradients) == 10
+    for ours_gradient, reference_gradient in zip(ours_gradients, reference_gradients):
+        np.testing.assert_allclose(ours_gradient, reference_gradient, atol=2e-5)
+
+
 def test_attention_rows_sum_to_one_and_skip_padded_keys():
     ours, _, query, value = paired_layers()
     value_mask = np.ones((BATCH, KEY_LENGTH), bool)
