@@ -6,25 +6,20 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert_lab.analysis import loading, probe
-from keras_bert_lab.analysis.attention_plots import (
+from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
+from keras_bert_lab.figures import (
     attention_heads_figure,
     head_summary,
     head_summary_figure,
     render,
     save_png,
 )
+from keras_bert_lab.models.translator.decoding import generate
 from keras_bert_lab.presets import ATTENTION_MAPS_PRESETS
-from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
-from keras_bert_lab.training.experiment import write_text_atomically
-from keras_bert_lab.data.vocabulary import (
-    CLS_TOKEN,
-    PAD_ID,
-    SEP_TOKEN,
-    bert_special_ids,
-    detokenize_to_text,
-)
-from keras_bert_lab.models.decoding import generate
-from keras_bert_lab.models.serving import to_ragged_ids
+from keras_bert_lab.text.detokenize import detokenize_to_text
+from keras_bert_lab.text.packing import to_ragged_ids
+from keras_bert_lab.text.special_tokens import CLS_TOKEN, PAD_ID, SEP_TOKEN, bert_special_ids
+from keras_bert_lab.utils import write_text_atomically
 
 EXPERIMENT = "attention_maps"
 DEFAULT_FRENCH = [
@@ -36,24 +31,40 @@ DEFAULT_FRENCH = [
 
 def build_parser():
     parser = analysis_parser(__doc__, ATTENTION_MAPS_PRESETS)
-    parser.add_argument("--bert", default=None,
-                        help="BERT .keras file or run folder (bert_pretrain, bert_imdb; "
-                        "BertEncoder, BertClassifier or BertPretrainer), or a keras-hub "
-                        "BERT preset (name or folder)")
-    parser.add_argument("--bert-vocabulary", default=None,
-                        help="WordPiece vocabulary file, when --bert has no tokenizer")
-    parser.add_argument("--bert-cased", action="store_true",
-                        help="the BERT vocabulary keeps case")
-    parser.add_argument("--translator", default=None,
-                        help="a translate_fr_en run folder or its translation_pipeline.keras: "
-                        "draws the decoder's cross-attention on French sentences")
-    parser.add_argument("--sentence", action="append", default=[],
-                        help="a sentence to draw (repeat the flag for several; French with "
-                        "--translator); default: two pairs of probe sentences (plot, star), "
-                        "or three French sentences")
-    parser.add_argument("--head-summary", default=None, metavar="TOKEN",
-                        help="also show, for this token (or word: its first piece), the "
-                        "tokens each head attends to most")
+    parser.add_argument(
+        "--bert",
+        default=None,
+        help="BERT .keras file or run folder (bert_pretrain, bert_imdb; "
+        "BertEncoder, BertClassifier or BertPretrainer), or a keras-hub "
+        "BERT preset (name or folder)",
+    )
+    parser.add_argument(
+        "--bert-vocabulary",
+        default=None,
+        help="WordPiece vocabulary file, when --bert has no tokenizer",
+    )
+    parser.add_argument("--bert-cased", action="store_true", help="the BERT vocabulary keeps case")
+    parser.add_argument(
+        "--translator",
+        default=None,
+        help="a translate_fr_en run folder or its translation_pipeline.keras: "
+        "draws the decoder's cross-attention on French sentences",
+    )
+    parser.add_argument(
+        "--sentence",
+        action="append",
+        default=[],
+        help="a sentence to draw (repeat the flag for several; French with "
+        "--translator); default: two pairs of probe sentences (plot, star), "
+        "or three French sentences",
+    )
+    parser.add_argument(
+        "--head-summary",
+        default=None,
+        metavar="TOKEN",
+        help="also show, for this token (or word: its first piece), the "
+        "tokens each head attends to most",
+    )
     return parser
 
 
@@ -84,9 +95,14 @@ def find_token(tokens, query, lowercase):
 
 
 def summary_markdown(sentence, tokens, position, rows):
-    lines = [f"### {sentence}", "",
-             f"Attention from `{tokens[position]}` (position {position}).", "",
-             "| layer | head | attends most to |", "|---:|---:|---|"]
+    lines = [
+        f"### {sentence}",
+        "",
+        f"Attention from `{tokens[position]}` (position {position}).",
+        "",
+        "| layer | head | attends most to |",
+        "|---:|---:|---|",
+    ]
     for row in rows:
         top = ", ".join(f"`{token}`@{index} {weight:.2f}" for token, index, weight in row["top"])
         lines.append(f"| {row['layer']} | {row['head']} | {top} |")
@@ -101,12 +117,14 @@ def bert_maps(args, config, parser):
         encoder, tokenizer = (
             loading.load_bert(args.bert, args.bert_vocabulary, lowercase=not args.bert_cased)
             if args.bert
-            else loading.random_bert(sentences, config.random_vocabulary_size,
-                                     config.random_bert_config)
+            else loading.random_bert(
+                sentences, config.random_vocabulary_size, config.random_bert_config
+            )
         )
         token_ids = to_ragged_ids(tokenizer(tf.constant(sentences))).to_list()
-        outputs = probe.bert_layer_outputs(encoder, token_ids, config.batch_size,
-                                           bert_special_ids(tokenizer))
+        outputs = probe.bert_layer_outputs(
+            encoder, token_ids, config.batch_size, bert_special_ids(tokenizer)
+        )
     except (probe.ProbeError, loading.LoadError) as error:
         parser.error(str(error))
     maps = []
@@ -134,13 +152,15 @@ def translator_maps(args, parser):
         )[0]
         source = [int(i) for i in np.asarray(source_ids)[0] if i != PAD_ID]
         output = [int(i) for i in np.asarray(output_ids)[0] if i != PAD_ID]
-        maps.append((
-            sentence,
-            [pipeline.target_tokenizer.id_to_token(i) for i in output],
-            [pipeline.source_tokenizer.id_to_token(i) for i in source],
-            weights[:, :, : len(output), : len(source)],
-            detokenize_to_text(pipeline.target_tokenizer, output),
-        ))
+        maps.append(
+            (
+                sentence,
+                [pipeline.target_tokenizer.id_to_token(i) for i in output],
+                [pipeline.source_tokenizer.id_to_token(i) for i in source],
+                weights[:, :, : len(output), : len(source)],
+                detokenize_to_text(pipeline.target_tokenizer, output),
+            )
+        )
     return maps
 
 
@@ -158,29 +178,35 @@ def main(argv=None):
     else:
         (maps, lowercase), name = bert_maps(args, config, parser), "attention"
         axis_labels = ("key", "query")
-    positions = [find_token(tokens, args.head_summary, lowercase) if args.head_summary
-                 else None for _, tokens, *_ in maps]
+    positions = [
+        find_token(tokens, args.head_summary, lowercase) if args.head_summary else None
+        for _, tokens, *_ in maps
+    ]
     if args.head_summary and all(position is None for position in positions):
         parser.error(f"--head-summary {args.head_summary!r} is in none of the sentences")
 
     writer = tf.summary.create_file_writer(str(run.run_dir))
     records, summaries = [], []
     with writer.as_default(step=0):
-        for number, ((sentence, tokens, key_tokens, weights, *translation), position) in (
-            enumerate(zip(maps, positions), start=1)
+        for number, ((sentence, tokens, key_tokens, weights, *translation), position) in enumerate(
+            zip(maps, positions), start=1
         ):
             files = []
             for layer, layer_weights in enumerate(weights, start=1):
                 figure = attention_heads_figure(
-                    layer_weights, tokens, f"sentence {number}, layer {layer}: {sentence}",
-                    max_columns=config.max_columns, key_tokens=key_tokens,
+                    layer_weights,
+                    tokens,
+                    f"sentence {number}, layer {layer}: {sentence}",
+                    max_columns=config.max_columns,
+                    key_tokens=key_tokens,
                     axis_labels=axis_labels,
                 )
                 image = render(figure)
                 path = run.run_dir / name / f"sentence_{number}" / f"layer_{layer}.png"
                 save_png(image, path)
-                tf.summary.image(f"{name}/sentence_{number}/layer_{layer}", image[None],
-                                 description=sentence)
+                tf.summary.image(
+                    f"{name}/sentence_{number}/layer_{layer}", image[None], description=sentence
+                )
                 files.append(str(path.relative_to(run.run_dir)))
             record = {"sentence": sentence, "tokens": tokens, "files": files}
             if translation:
@@ -190,10 +216,16 @@ def main(argv=None):
                 image = render(head_summary_figure(weights, tokens, position))
                 path = run.run_dir / "head_summary" / f"sentence_{number}.png"
                 save_png(image, path)
-                tf.summary.image(f"head_summary/sentence_{number}", image[None],
-                                 description=f"{args.head_summary}: {sentence}")
-                record["head_summary"] = {"position": position, "heads": rows,
-                                          "file": str(path.relative_to(run.run_dir))}
+                tf.summary.image(
+                    f"head_summary/sentence_{number}",
+                    image[None],
+                    description=f"{args.head_summary}: {sentence}",
+                )
+                record["head_summary"] = {
+                    "position": position,
+                    "heads": rows,
+                    "file": str(path.relative_to(run.run_dir)),
+                }
                 summaries.append(summary_markdown(sentence, tokens, position, rows))
             records.append(record)
     writer.flush()
@@ -203,8 +235,12 @@ def main(argv=None):
     layers, heads = maps[0][3].shape[:2]
     return run.write_results(
         {"sentences": len(maps), "layers": int(layers), "heads": int(heads)},
-        extra={"sentences": records, "bert": args.bert, "translator": args.translator,
-               "head_summary_token": args.head_summary},
+        extra={
+            "sentences": records,
+            "bert": args.bert,
+            "translator": args.translator,
+            "head_summary_token": args.head_summary,
+        },
     )
 
 

@@ -4,7 +4,7 @@
     python -m experiments.benchmark --tiny --sections bert,lstm
     python -m experiments.benchmark --sections bert --profile /tmp/profile
 
-See `keras_bert_lab.benchmarking` for what is measured and how.
+See `keras_bert_lab.benchmarks` for what is measured and how.
 """
 
 import argparse
@@ -12,16 +12,27 @@ import dataclasses
 import json
 import sys
 
-from keras_bert_lab import benchmarking
-from keras_bert_lab.training.experiment import write_text_atomically
+from keras_bert_lab import benchmarks as benchmarking
+from keras_bert_lab.presets import BENCHMARK_PRESETS
+from keras_bert_lab.utils import write_text_atomically
 
 # Flags that override single `BenchmarkConfig` fields.
 _OVERRIDES = {
-    "num_layers": int, "hidden_dim": int, "num_heads": int,
-    "intermediate_dim": int, "vocabulary_size": int, "sequence_length": int,
-    "batch_size": int, "repetitions": int, "steps_per_repetition": int,
-    "warmup_steps": int, "matmul_size": int, "decode_batch_size": int,
-    "decode_length": int, "decode_repetitions": int, "pipeline_texts": int,
+    "num_layers": int,
+    "hidden_dim": int,
+    "num_heads": int,
+    "intermediate_dim": int,
+    "vocabulary_size": int,
+    "sequence_length": int,
+    "batch_size": int,
+    "repetitions": int,
+    "steps_per_repetition": int,
+    "warmup_steps": int,
+    "matmul_size": int,
+    "decode_batch_size": int,
+    "decode_length": int,
+    "decode_repetitions": int,
+    "pipeline_texts": int,
     "lstm_repetitions": int,
 }
 
@@ -31,40 +42,57 @@ def parse_args(argv=None):
         description=__doc__.splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--preset", choices=sorted(benchmarking.BENCHMARK_PRESETS),
-                        default="default",
-                        help="default: BERT-mini sizes, sequence 128, batch 32; "
-                        "tiny: every field in seconds (tests)")
-    parser.add_argument("--tiny", action="store_const", const="tiny", dest="preset",
-                        help="same as --preset tiny")
+    parser.add_argument(
+        "--preset",
+        choices=sorted(BENCHMARK_PRESETS),
+        default="default",
+        help="default: BERT-mini sizes, sequence 128, batch 32; "
+        "tiny: every field in seconds (tests)",
+    )
+    parser.add_argument(
+        "--tiny", action="store_const", const="tiny", dest="preset", help="same as --preset tiny"
+    )
     for name, kind in _OVERRIDES.items():
-        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
-                            help="override the preset's value")
-    parser.add_argument("--jit", choices=("both", "on", "off"), default="both",
-                        help="time the BERT steps with and/or without XLA")
-    parser.add_argument("--sections", default=",".join(benchmarking.SECTIONS),
-                        help="comma-separated subset of "
-                        + ",".join(benchmarking.SECTIONS))
-    parser.add_argument("--profile", default=None, metavar="DIR",
-                        help="also profile our and keras-hub's BERT steps "
-                        "into DIR (TensorBoard's Profile tab) and report the "
-                        "op types that take the time")
-    parser.add_argument("--json", default=None, metavar="OUT",
-                        help="write every result to this JSON file")
-    parser.add_argument("--markdown", default=None, metavar="OUT",
-                        help="also write the markdown table to this file")
-    parser.add_argument("--quiet", action="store_true",
-                        help="do not print the markdown table")
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=kind,
+            default=None,
+            help="override the preset's value",
+        )
+    parser.add_argument(
+        "--jit",
+        choices=("both", "on", "off"),
+        default="both",
+        help="time the BERT steps with and/or without XLA",
+    )
+    parser.add_argument(
+        "--sections",
+        default=",".join(benchmarking.SECTIONS),
+        help="comma-separated subset of " + ",".join(benchmarking.SECTIONS),
+    )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="DIR",
+        help="also profile our and keras-hub's BERT steps "
+        "into DIR (TensorBoard's Profile tab) and report the "
+        "op types that take the time",
+    )
+    parser.add_argument(
+        "--json", default=None, metavar="OUT", help="write every result to this JSON file"
+    )
+    parser.add_argument(
+        "--markdown", default=None, metavar="OUT", help="also write the markdown table to this file"
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not print the markdown table")
     return parser.parse_args(argv)
 
 
 def make_config(args):
     """The preset with the command line's overrides."""
-    changes = {name: getattr(args, name) for name in _OVERRIDES
-               if getattr(args, name) is not None}
-    changes["jit_modes"] = {"both": (False, True), "on": (True,),
-                            "off": (False,)}[args.jit]
-    return dataclasses.replace(benchmarking.BENCHMARK_PRESETS[args.preset], **changes)
+    changes = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None}
+    changes["jit_modes"] = {"both": (False, True), "on": (True,), "off": (False,)}[args.jit]
+    return dataclasses.replace(BENCHMARK_PRESETS[args.preset], **changes)
 
 
 def main(argv=None):
@@ -72,10 +100,13 @@ def main(argv=None):
     config = make_config(args)
     sections = tuple(s for s in args.sections.split(",") if s)
     log = (lambda *_: None) if args.quiet else print
-    results = benchmarking.run_benchmark(config, sections, log=log,
-                                           profile_dir=args.profile)
-    results["command"] = [sys.executable, "-m", "experiments.benchmark",
-                          *(sys.argv[1:] if argv is None else argv)]
+    results = benchmarking.run_benchmark(config, sections, log=log, profile_dir=args.profile)
+    results["command"] = [
+        sys.executable,
+        "-m",
+        "experiments.benchmark",
+        *(sys.argv[1:] if argv is None else argv),
+    ]
     results["preset"] = args.preset
     report = benchmarking.markdown_report(results)
     results["markdown"] = report

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from keras_bert_lab.analysis.loading import LoadError, load_bert
 from keras_bert_lab.data.imdb import load_imdb
-from keras_bert_lab.data.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
 from keras_bert_lab.models.bert import BertClassifier, BertEncoder
 from keras_bert_lab.presets import BERT_IMDB_PRESETS
-from keras_bert_lab.training.classification import train_text_classifier
-from keras_bert_lab.training.experiment import Run, command_line, experiment_parser
+from keras_bert_lab.tasks.classification import train_text_classifier
+from keras_bert_lab.tasks.pretraining import ENCODER_FILE
+from keras_bert_lab.tasks.run import Run, command_line, experiment_parser
+from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
 from keras_bert_lab.training.optimizers import bert_adamw
-from keras_bert_lab.training.pretraining import ENCODER_FILE
 
 EXPERIMENT = "bert_imdb"
 
@@ -20,13 +20,16 @@ EXPERIMENT = "bert_imdb"
 def main(argv=None):
     parser = experiment_parser(__doc__, BERT_IMDB_PRESETS)
     start = parser.add_mutually_exclusive_group()
-    start.add_argument("--init-from", default=None, metavar="RUN_DIR_OR_PRESET",
-                       help="a bert_pretrain run folder (default: "
-                       "<logdir>/bert_pretrain/<preset>), or a keras-hub BERT preset: "
-                       "a name such as bert_tiny_en_uncased (downloaded) or a folder in "
-                       "Keras or Hugging Face format; its own vocabulary is used")
-    start.add_argument("--no-pretrain", action="store_true",
-                       help="train the encoder from scratch")
+    start.add_argument(
+        "--init-from",
+        default=None,
+        metavar="RUN_DIR_OR_PRESET",
+        help="a bert_pretrain run folder (default: "
+        "<logdir>/bert_pretrain/<preset>), or a keras-hub BERT preset: "
+        "a name such as bert_tiny_en_uncased (downloaded) or a folder in "
+        "Keras or Hugging Face format; its own vocabulary is used",
+    )
+    start.add_argument("--no-pretrain", action="store_true", help="train the encoder from scratch")
     run = Run.start(EXPERIMENT, parser, BERT_IMDB_PRESETS, argv)
     config, args = run.config, run.args
     data = load_imdb(args.data_dir, seed=args.seed)
@@ -36,19 +39,20 @@ def main(argv=None):
     with run.strategy.scope():
         if args.no_pretrain:
             vocabulary = train_wordpiece_vocabulary(
-                data.train.texts, config.vocabulary_size, lowercase=True,
+                data.train.texts,
+                config.vocabulary_size,
+                lowercase=True,
                 cache_dir=run.run_dir / "vocabulary",
             )
             tokenizer = make_wordpiece_tokenizer(vocabulary, lowercase=True)
             encoder = BertEncoder.from_config_name(
-                config.config_name, len(vocabulary),
+                config.config_name,
+                len(vocabulary),
                 max_sequence_length=config.sequence_length,
             )
             start_point = "scratch"
         else:
-            start_point = args.init_from or str(
-                Path(args.logdir) / "bert_pretrain" / args.preset
-            )
+            start_point = args.init_from or str(Path(args.logdir) / "bert_pretrain" / args.preset)
             if args.init_from is None and not (Path(start_point) / ENCODER_FILE).exists():
                 parser.error(
                     f"{Path(start_point) / ENCODER_FILE} not found: run `python -m "
@@ -65,18 +69,27 @@ def main(argv=None):
                     f"sequence_length (now {config.sequence_length})"
                 )
         classifier = BertClassifier(encoder, dropout=config.dropout)
-        optimizer = run.optimizer(bert_adamw(
-            run.learning_rate, total_steps, config.warmup_fraction,
-            config.weight_decay,
-        ))
+        optimizer = run.optimizer(
+            bert_adamw(
+                run.learning_rate,
+                total_steps,
+                config.warmup_fraction,
+                config.weight_decay,
+            )
+        )
     metrics, history = train_text_classifier(
-        run, data, classifier=classifier, optimizer=optimizer,
-        tokenizer=tokenizer, bert_inputs=True,
+        run,
+        data,
+        classifier=classifier,
+        optimizer=optimizer,
+        tokenizer=tokenizer,
+        bert_inputs=True,
     )
     run.log_hparams(metrics)
     name = f"BERT-{encoder.num_layers}L/{encoder.hidden_dim}H"
     return run.write_results(
-        metrics, data.source,
+        metrics,
+        data.source,
         extra={
             "model": name + (" from scratch" if args.no_pretrain else " pre-trained"),
             "start_point": start_point,

@@ -15,9 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from keras_bert_lab.results import comparison_rows, markdown_table
-from keras_bert_lab.training.experiment import write_json_atomically
+from keras_bert_lab.analysis.results import comparison_rows, markdown_table
 from keras_bert_lab.training.strategy import STRATEGIES
+from keras_bert_lab.utils import write_json_atomically
 
 
 def parse_args(argv):
@@ -28,12 +28,16 @@ def parse_args(argv):
     parser.add_argument("--preset", choices=("smoke", "cpu", "gpu"), default="cpu")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--logdir", default="tb_logs")
-    parser.add_argument("--run-name", default=None,
-                        help="default: the preset name (runs resume by name)")
+    parser.add_argument(
+        "--run-name", default=None, help="default: the preset name (runs resume by name)"
+    )
     parser.add_argument("--strategy", choices=STRATEGIES, default="auto")
     parser.add_argument("--cpu-devices", type=int, default=None)
-    parser.add_argument("--with-word2vec", action="store_true",
-                        help="also train word2vec and the LSTM started from it")
+    parser.add_argument(
+        "--with-word2vec",
+        action="store_true",
+        help="also train word2vec and the LSTM started from it",
+    )
     parser.add_argument("--quiet", action="store_true")
     return parser.parse_args(argv)
 
@@ -60,8 +64,7 @@ def planned_runs(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    shared = ["--preset", args.preset, "--logdir", args.logdir,
-              "--strategy", args.strategy]
+    shared = ["--preset", args.preset, "--logdir", args.logdir, "--strategy", args.strategy]
     for flag, value in (("--data-dir", args.data_dir), ("--cpu-devices", args.cpu_devices)):
         if value is not None:
             shared += [flag, str(value)]
@@ -69,16 +72,25 @@ def main(argv=None):
         shared.append("--quiet")
     results = []
     for experiment, run_name, extra in planned_runs(args):
-        command = [sys.executable, "-m", f"experiments.{experiment}", *shared,
-                   "--run-name", run_name, *extra]
+        command = [
+            sys.executable,
+            "-m",
+            f"experiments.{experiment}",
+            *shared,
+            "--run-name",
+            run_name,
+            *extra,
+        ]
         print("$", " ".join(command[1:]), flush=True)
         if subprocess.run(command).returncode:
-            sys.exit(f"compare_imdb: {experiment} ({run_name}) failed; "
-                     "run the same command again to resume it")
+            sys.exit(
+                f"compare_imdb: {experiment} ({run_name}) failed; "
+                "run the same command again to resume it"
+            )
         if experiment not in ("bert_pretrain", "word2vec_imdb"):  # steps towards a classifier
-            results.append(json.loads(
-                (Path(args.logdir) / experiment / run_name / "results.json").read_text()
-            ))
+            results.append(
+                json.loads((Path(args.logdir) / experiment / run_name / "results.json").read_text())
+            )
     out_dir = Path(args.logdir) / "compare_imdb" / (args.run_name or args.preset)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = comparison_rows(results)

@@ -2,30 +2,35 @@
 embedding table and hidden states, and every BERT layer."""
 
 from keras_bert_lab.analysis import loading, probe
-from keras_bert_lab.analysis.attention_plots import render, save_png
-from keras_bert_lab.presets import EMBEDDING_PROBE_PRESETS
 from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
-from keras_bert_lab.training.experiment import write_text_atomically
-from keras_bert_lab.training.experiment import write_json_atomically
+from keras_bert_lab.figures import render, save_png
+from keras_bert_lab.presets import EMBEDDING_PROBE_PRESETS
+from keras_bert_lab.utils import write_json_atomically, write_text_atomically
 
 EXPERIMENT = "embedding_probe"
 
 
 def build_parser():
     parser = analysis_parser(__doc__, EMBEDDING_PROBE_PRESETS)
-    parser.add_argument("--word2vec", default=None,
-                        help="run folder of experiments.word2vec_imdb")
-    parser.add_argument("--lstm", default=None,
-                        help="run folder of experiments.imdb_lstm, or its model.keras")
-    parser.add_argument("--bert", default=None,
-                        help="BERT .keras file or run folder (BertEncoder, BertClassifier, "
-                        "BertPretrainer or raw-text classifier), or a keras-hub preset folder")
-    parser.add_argument("--bert-vocabulary", default=None,
-                        help="WordPiece vocabulary file, when --bert has no tokenizer")
-    parser.add_argument("--bert-cased", action="store_true",
-                        help="the BERT vocabulary keeps case")
-    parser.add_argument("--probe-set", default=str(probe.PROBE_SENTENCES),
-                        help="probe sentences JSON")
+    parser.add_argument("--word2vec", default=None, help="run folder of experiments.word2vec_imdb")
+    parser.add_argument(
+        "--lstm", default=None, help="run folder of experiments.imdb_lstm, or its model.keras"
+    )
+    parser.add_argument(
+        "--bert",
+        default=None,
+        help="BERT .keras file or run folder (BertEncoder, BertClassifier, "
+        "BertPretrainer or raw-text classifier), or a keras-hub preset folder",
+    )
+    parser.add_argument(
+        "--bert-vocabulary",
+        default=None,
+        help="WordPiece vocabulary file, when --bert has no tokenizer",
+    )
+    parser.add_argument("--bert-cased", action="store_true", help="the BERT vocabulary keeps case")
+    parser.add_argument(
+        "--probe-set", default=str(probe.PROBE_SENTENCES), help="probe sentences JSON"
+    )
     return parser
 
 
@@ -38,24 +43,32 @@ def collect_sources(run, occurrences):
     sources = []
     if args.word2vec or random:
         vectors, tokenizer = (
-            loading.load_word2vec(args.word2vec) if args.word2vec
-            else loading.random_word2vec(texts, config.random_vocabulary_size,
-                                         config.random_embedding_dim, seed=args.seed)
+            loading.load_word2vec(args.word2vec)
+            if args.word2vec
+            else loading.random_word2vec(
+                texts, config.random_vocabulary_size, config.random_embedding_dim, seed=args.seed
+            )
         )
         sources.append(probe.word2vec_source(vectors, tokenizer, occurrences))
     if args.lstm or random:
         classifier, tokenizer = (
-            loading.load_lstm(args.lstm) if args.lstm
-            else loading.random_lstm(texts, config.random_vocabulary_size,
-                                     config.random_embedding_dim, config.random_lstm_layers)
+            loading.load_lstm(args.lstm)
+            if args.lstm
+            else loading.random_lstm(
+                texts,
+                config.random_vocabulary_size,
+                config.random_embedding_dim,
+                config.random_lstm_layers,
+            )
         )
         sources += probe.lstm_sources(classifier, tokenizer, occurrences)
     if args.bert or random:
         encoder, tokenizer = (
             loading.load_bert(args.bert, args.bert_vocabulary, lowercase=not args.bert_cased)
             if args.bert
-            else loading.random_bert(texts, config.random_vocabulary_size,
-                                     config.random_bert_config)
+            else loading.random_bert(
+                texts, config.random_vocabulary_size, config.random_bert_config
+            )
         )
         sources += probe.bert_sources(encoder, tokenizer, occurrences, config.batch_size)
     return sources
@@ -66,8 +79,10 @@ def main(argv=None):
     run = AnalysisRun.start(EXPERIMENT, parser, EMBEDDING_PROBE_PRESETS, argv)
     args = run.args
     if not (args.word2vec or args.lstm or args.bert or run.config.random_models):
-        parser.error("give at least one of --word2vec, --lstm, --bert "
-                     "(or --preset smoke for tiny random models)")
+        parser.error(
+            "give at least one of --word2vec, --lstm, --bert "
+            "(or --preset smoke for tiny random models)"
+        )
     try:
         occurrences = probe.load_probe_set(args.probe_set)
         sources = collect_sources(run, occurrences)

@@ -5,7 +5,7 @@ import argparse
 import re
 from pathlib import Path
 
-from keras_bert_lab.results import comparison_rows, load_results, markdown_table
+from keras_bert_lab.analysis.results import comparison_rows, load_results, markdown_table
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -14,8 +14,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results-dir", default="results")
     parser.add_argument("--readme", default="README.md")
-    parser.add_argument("--write", action="store_true",
-                        help="replace the table in the README (else print it)")
+    parser.add_argument(
+        "--write", action="store_true", help="replace the table in the README (else print it)"
+    )
     args = parser.parse_args(argv)
     table = markdown_table(comparison_rows(load_results(args.results_dir)))
     if not args.write:

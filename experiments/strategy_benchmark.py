@@ -2,7 +2,7 @@
 
     python -m experiments.strategy_benchmark --json strategy_benchmark.json
 
-See `keras_bert_lab.strategy_benchmark` for what is measured and how.
+See `keras_bert_lab.benchmarks.strategies` for what is measured and how.
 """
 
 import argparse
@@ -11,24 +11,28 @@ import sys
 import tempfile
 import time
 
-from keras_bert_lab import strategy_benchmark
-from keras_bert_lab.training.experiment import write_json_atomically, write_text_atomically
+from keras_bert_lab.benchmarks import strategies as strategy_benchmark
+from keras_bert_lab.presets import STRATEGY_BENCHMARK_PRESETS
+from keras_bert_lab.utils import write_json_atomically, write_text_atomically
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", choices=sorted(strategy_benchmark.STRATEGY_BENCHMARK_PRESETS),
-                        default="default",
-                        help="default: BERT-tiny, sequence 128, global batch 32; "
-                        "tiny: seconds (tests)")
-    parser.add_argument("--json", default=None, metavar="OUT",
-                        help="write the results to this JSON file")
-    parser.add_argument("--markdown", default=None, metavar="OUT",
-                        help="also write the markdown table to this file")
+    parser.add_argument(
+        "--preset",
+        choices=sorted(STRATEGY_BENCHMARK_PRESETS),
+        default="default",
+        help="default: BERT-tiny, sequence 128, global batch 32; tiny: seconds (tests)",
+    )
+    parser.add_argument(
+        "--json", default=None, metavar="OUT", help="write the results to this JSON file"
+    )
+    parser.add_argument(
+        "--markdown", default=None, metavar="OUT", help="also write the markdown table to this file"
+    )
     # One contender, run by the launcher in a process of its own.
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--strategy", choices=strategy_benchmark.STRATEGIES,
-                        help=argparse.SUPPRESS)
+    parser.add_argument("--strategy", choices=strategy_benchmark.STRATEGIES, help=argparse.SUPPRESS)
     parser.add_argument("--run-dir", help=argparse.SUPPRESS)
     parser.add_argument("--launched-at", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--extra-epochs", type=int, default=0, help=argparse.SUPPRESS)
@@ -37,7 +41,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    config = strategy_benchmark.STRATEGY_BENCHMARK_PRESETS[args.preset]
+    config = STRATEGY_BENCHMARK_PRESETS[args.preset]
     if args.worker:
         result = strategy_benchmark.measure_in_process(
             config, args.strategy, args.run_dir, args.launched_at, args.extra_epochs

@@ -6,16 +6,16 @@ import keras
 import numpy as np
 
 from keras_bert_lab.analysis.loading import WORD2VEC_VECTORS, WORD2VEC_VOCABULARY
-from keras_bert_lab.presets import WORD2VEC_IMDB_PRESETS
 from keras_bert_lab.analysis.probe import nearest_words
-from keras_bert_lab.training.experiment import write_text_atomically
 from keras_bert_lab.data import skipgrams
 from keras_bert_lab.data.imdb import load_imdb
-from keras_bert_lab.data.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary
 from keras_bert_lab.models.word2vec import Word2Vec
-from keras_bert_lab.training.objectives import negative_sampling_objective
-from keras_bert_lab.training.experiment import Run, command_line, experiment_parser
+from keras_bert_lab.presets import WORD2VEC_IMDB_PRESETS
+from keras_bert_lab.tasks.run import Run, command_line, experiment_parser
+from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary
 from keras_bert_lab.training.loop import DistributedTrainer
+from keras_bert_lab.training.objectives import negative_sampling_objective
+from keras_bert_lab.utils import write_text_atomically
 
 EXPERIMENT = "word2vec_imdb"
 QUERY_WORDS = ("good", "bad", "funny", "boring", "plot", "actor", "star", "scene", "music")
@@ -27,8 +27,9 @@ def save_vectors(run_dir, vectors, vocabulary):
     with open(partial, "wb") as file:
         np.save(file, vectors)
     os.replace(partial, run_dir / WORD2VEC_VECTORS)
-    write_text_atomically(run_dir / WORD2VEC_VOCABULARY,
-                          "".join(token + "\n" for token in vocabulary))
+    write_text_atomically(
+        run_dir / WORD2VEC_VOCABULARY, "".join(token + "\n" for token in vocabulary)
+    )
 
 
 def main(argv=None):
@@ -39,21 +40,29 @@ def main(argv=None):
     # Never the validation or test reviews: the vectors may initialise the classifiers.
     texts = (data.train.texts + data.unsup)[: config.max_texts]
     vocabulary = train_word_vocabulary(
-        texts, config.vocabulary_size, lowercase=True, cache_dir=run.run_dir / "vocabulary",
+        texts,
+        config.vocabulary_size,
+        lowercase=True,
+        cache_dir=run.run_dir / "vocabulary",
     )
     tokenizer = make_wordpiece_tokenizer(vocabulary, lowercase=True)
     sequences = skipgrams.token_sequences(texts, tokenizer)
     counts = skipgrams.count_token_ids(sequences, len(vocabulary))
     keep = (
         skipgrams.subsampling_keep_probabilities(counts, config.subsample_threshold)
-        if config.subsample_threshold > 0 else None
+        if config.subsample_threshold > 0
+        else None
     )
     pairs_per_epoch = skipgrams.expected_pair_count(counts, keep, config.window_size, len(texts))
     dataset = skipgrams.skipgram_dataset(
         sequences.shuffle(len(texts), seed=run.args.seed),
-        vocabulary_size=len(vocabulary), window_size=config.window_size,
-        num_negatives=config.num_negatives, batch_size=run.global_batch_size,
-        keep_probabilities=keep, shuffle_texts=config.shuffle_texts, seed=run.args.seed,
+        vocabulary_size=len(vocabulary),
+        window_size=config.window_size,
+        num_negatives=config.num_negatives,
+        batch_size=run.global_batch_size,
+        keep_probabilities=keep,
+        shuffle_texts=config.shuffle_texts,
+        seed=run.args.seed,
     )
     steps_per_epoch = run.steps_per_epoch(max(pairs_per_epoch, 1))
 
@@ -62,9 +71,14 @@ def main(argv=None):
         model.build()
         optimizer = run.optimizer(keras.optimizers.Adam(run.learning_rate))
     trainer = DistributedTrainer(
-        model, optimizer, negative_sampling_objective,
-        strategy=run.strategy, run_dir=run.run_dir, jit_compile=run.args.jit_compile,
-        verbose=not run.args.quiet, checkpoint_every_steps=run.args.checkpoint_every,
+        model,
+        optimizer,
+        negative_sampling_objective,
+        strategy=run.strategy,
+        run_dir=run.run_dir,
+        jit_compile=run.args.jit_compile,
+        verbose=not run.args.quiet,
+        checkpoint_every_steps=run.args.checkpoint_every,
     )
     history = trainer.fit(dataset, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
 
@@ -76,16 +90,19 @@ def main(argv=None):
         "train_accuracy": history[-1]["train_accuracy"] if history else None,
         "train_examples_per_second": float(
             np.mean([epoch["train_examples_per_second"] for epoch in history])
-        ) if history else None,
+        )
+        if history
+        else None,
         "optimizer_steps": int(trainer.step.numpy()),
         "pairs_per_epoch": pairs_per_epoch,
-        "training_tokens": int(counts[skipgrams.FIRST_WORD_ID:].sum()),
+        "training_tokens": int(counts[skipgrams.FIRST_WORD_ID :].sum()),
         "texts": len(texts),
         "parameters": int(model.count_params()),
     }
     run.log_hparams({k: v for k, v in metrics.items() if v is not None})
     return run.write_results(
-        metrics, data.source,
+        metrics,
+        data.source,
         extra={
             "model": "word2vec skip-gram, negative sampling",
             "history": history,

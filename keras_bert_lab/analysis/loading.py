@@ -11,17 +11,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_bert_lab.data.sources import one_line
-from keras_bert_lab.data.vocabulary import (
-    RESERVED_TOKENS,
-    make_wordpiece_tokenizer,
-    train_word_vocabulary,
-)
+from keras_bert_lab.export.raw_text import RawTextClassifier
 from keras_bert_lab.models.bert import BertEncoder, load_keras_hub_bert
 from keras_bert_lab.models.lstm import build_lstm_classifier
-from keras_bert_lab.models.serving import RawTextClassifier
-from keras_bert_lab.models.translator import TranslationPipeline
-from keras_bert_lab.training import pretraining, translation
+from keras_bert_lab.models.translator.model import TranslationPipeline
+from keras_bert_lab.tasks import pretraining, translation
+from keras_bert_lab.text.special_tokens import RESERVED_TOKENS
+from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary
+from keras_bert_lab.utils import one_line
 
 WORD2VEC_VECTORS = "vectors.npy"
 WORD2VEC_VOCABULARY = "vocabulary.txt"
@@ -56,8 +53,9 @@ def load_word2vec(run_dir):
     vocabulary = read_vocabulary(run_dir / WORD2VEC_VOCABULARY)
     vectors = np.load(vectors_path)
     if vectors.ndim != 2 or len(vectors) != len(vocabulary):
-        raise LoadError(f"{vectors_path} has shape {vectors.shape} for "
-                        f"{len(vocabulary)} vocabulary tokens")
+        raise LoadError(
+            f"{vectors_path} has shape {vectors.shape} for {len(vocabulary)} vocabulary tokens"
+        )
     return vectors, make_wordpiece_tokenizer(vocabulary, lowercase=True)
 
 
@@ -108,8 +106,10 @@ def load_bert(path_or_preset, vocabulary_path=None, lowercase=True):
         try:
             return load_keras_hub_bert(str(path_or_preset))
         except Exception as error:  # noqa: BLE001 - keras-hub raises many kinds.
-            raise LoadError(f"{path_or_preset} is neither a BERT run folder, a .keras file nor "
-                            f"a keras-hub BERT preset: {error}") from None
+            raise LoadError(
+                f"{path_or_preset} is neither a BERT run folder, a .keras file nor "
+                f"a keras-hub BERT preset: {error}"
+            ) from None
     model = _load_keras(path)
     tokenizer = None
     if isinstance(model, RawTextClassifier):
@@ -120,8 +120,7 @@ def load_bert(path_or_preset, vocabulary_path=None, lowercase=True):
     if tokenizer is None:
         if vocabulary_path is None:
             raise LoadError(f"{path} has no tokenizer: give its WordPiece vocabulary file")
-        tokenizer = make_wordpiece_tokenizer(read_vocabulary(vocabulary_path),
-                                             lowercase=lowercase)
+        tokenizer = make_wordpiece_tokenizer(read_vocabulary(vocabulary_path), lowercase=lowercase)
     return encoder, tokenizer
 
 
@@ -130,8 +129,10 @@ def load_translator(path):
     path = Path(path)
     model = _load_keras(path / translation.PIPELINE_FILE if path.is_dir() else path)
     if not isinstance(model, TranslationPipeline):
-        raise LoadError(f"{path} holds a {type(model).__name__}, not a translation pipeline "
-                        "(experiments.translate_fr_en)")
+        raise LoadError(
+            f"{path} holds a {type(model).__name__}, not a translation pipeline "
+            "(experiments.translate_fr_en)"
+        )
     return model
 
 
@@ -147,8 +148,11 @@ def random_lstm(texts, vocabulary_size, embedding_dim, num_lstm_layers):
     tokenizer."""
     vocabulary = train_word_vocabulary(texts, vocabulary_size, lowercase=True)
     classifier = build_lstm_classifier(
-        len(vocabulary), embedding_dim=embedding_dim, lstm_units=embedding_dim // 2,
-        num_lstm_layers=num_lstm_layers, pooling="last",
+        len(vocabulary),
+        embedding_dim=embedding_dim,
+        lstm_units=embedding_dim // 2,
+        num_lstm_layers=num_lstm_layers,
+        pooling="last",
     )
     return classifier, make_wordpiece_tokenizer(vocabulary, lowercase=True)
 
@@ -159,7 +163,9 @@ def random_bert(texts, vocabulary_size, config_name, max_sequence_length=128):
     would split most words into letters)."""
     vocabulary = train_word_vocabulary(texts, vocabulary_size, lowercase=True)
     encoder = BertEncoder.from_config_name(
-        config_name, vocabulary_size=len(vocabulary),
-        max_sequence_length=max_sequence_length, dropout=0.0,
+        config_name,
+        vocabulary_size=len(vocabulary),
+        max_sequence_length=max_sequence_length,
+        dropout=0.0,
     )
     return encoder, make_wordpiece_tokenizer(vocabulary, lowercase=True)

@@ -34,8 +34,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_lab.training.experiment import write_text_atomically
-from keras_bert_lab.data.vocabulary import (
+from keras_bert_lab.text.packing import to_ragged_ids
+from keras_bert_lab.text.special_tokens import (
     CLS_ID,
     PAD_ID,
     RESERVED_TOKENS,
@@ -43,7 +43,7 @@ from keras_bert_lab.data.vocabulary import (
     UNK_TOKEN,
     bert_special_ids,
 )
-from keras_bert_lab.models.serving import to_ragged_ids
+from keras_bert_lab.utils import write_text_atomically
 
 PROBE_SENTENCES = Path(__file__).with_name("probe_sentences.json")
 """The probe set written for this project: 22 words x 2 senses x 5 sentences."""
@@ -118,7 +118,7 @@ def _word_occurrences(entry):
             if len(matches) != 1 or matches[0].group(1) != word:
                 raise ProbeError(f"{marked!r} must mark [{word}] exactly once")
             start = matches[0].start()
-            text = marked[:start] + word + marked[matches[0].end():]
+            text = marked[:start] + word + marked[matches[0].end() :]
             yield Occurrence(word, sense["sense"], text, start, start + len(word))
 
 
@@ -135,13 +135,14 @@ def tokenize_occurrences(tokenizer, occurrences):
     Returns:
         `(token_ids, spans)`: a list of int lists, and `(start, end)` token positions.
     """
+
     def ids(texts):
         return to_ragged_ids(tokenizer(tf.constant(texts, tf.string))).to_list()
 
     whole = ids([o.text for o in occurrences])
     before = ids([o.text[: o.start] for o in occurrences])
-    target = ids([o.text[o.start: o.end] for o in occurrences])
-    after = ids([o.text[o.end:] for o in occurrences])
+    target = ids([o.text[o.start : o.end] for o in occurrences])
+    after = ids([o.text[o.end :] for o in occurrences])
     spans = []
     for occurrence, w, b, t, a in zip(occurrences, whole, before, target, after):
         if b + t + a != w or not t:
@@ -169,7 +170,8 @@ def span_means(sequences, spans):
 def _unknown_words(tokenizer, token_ids, spans, occurrences):
     unknown_id = tokenizer.token_to_id(UNK_TOKEN)
     words = {
-        o.word for ids, (start, end), o in zip(token_ids, spans, occurrences)
+        o.word
+        for ids, (start, end), o in zip(token_ids, spans, occurrences)
         if all(token == unknown_id for token in ids[start:end])
     }
     return tuple(sorted(words))
@@ -187,15 +189,21 @@ def _padded(token_ids):
 def _table_vectors(table, token_ids, spans):
     """Mean of a lookup table's rows over each span: `[num_occurrences, dim]`."""
     table = np.asarray(keras.ops.convert_to_tensor(table), np.float32)
-    return np.stack([table[ids[start:end]].mean(axis=0)
-                     for ids, (start, end) in zip(token_ids, spans)])
+    return np.stack(
+        [table[ids[start:end]].mean(axis=0) for ids, (start, end) in zip(token_ids, spans)]
+    )
 
 
 def word2vec_source(vectors, tokenizer, occurrences):
     """The word2vec table `[vocabulary_size, dim]` as a static `ProbeSource`."""
     token_ids, spans = tokenize_occurrences(tokenizer, occurrences)
-    return ProbeSource("word2vec", "word2vec", True, _table_vectors(vectors, token_ids, spans),
-                       _unknown_words(tokenizer, token_ids, spans, occurrences))
+    return ProbeSource(
+        "word2vec",
+        "word2vec",
+        True,
+        _table_vectors(vectors, token_ids, spans),
+        _unknown_words(tokenizer, token_ids, spans, occurrences),
+    )
 
 
 def _returning_sequences(bidirectional, input_dim):
@@ -225,8 +233,15 @@ def lstm_sources(classifier, tokenizer, occurrences):
     token_ids, spans = tokenize_occurrences(tokenizer, occurrences)
     unknown = _unknown_words(tokenizer, token_ids, spans, occurrences)
     embedding = classifier.get_layer("token_embedding")
-    sources = [ProbeSource("lstm_embedding", "lstm", True,
-                           _table_vectors(embedding.embeddings, token_ids, spans), unknown)]
+    sources = [
+        ProbeSource(
+            "lstm_embedding",
+            "lstm",
+            True,
+            _table_vectors(embedding.embeddings, token_ids, spans),
+            unknown,
+        )
+    ]
     batch = _padded(token_ids)
     x, mask = embedding(batch), batch != PAD_ID
     layer_names = sorted(
@@ -235,8 +250,9 @@ def lstm_sources(classifier, tokenizer, occurrences):
     )
     for depth, name in enumerate(layer_names, start=1):
         x = _returning_sequences(classifier.get_layer(name), x.shape[-1])(x, mask=mask)
-        sources.append(ProbeSource(f"lstm_layer_{depth}", "lstm", False,
-                                   span_means(x, spans), unknown))
+        sources.append(
+            ProbeSource(f"lstm_layer_{depth}", "lstm", False, span_means(x, spans), unknown)
+        )
     return sources
 
 
@@ -269,23 +285,30 @@ def bert_layer_outputs(encoder, token_ids, batch_size=32, special_ids=(CLS_ID, S
     """
     too_long = [len(ids) + 2 for ids in token_ids if len(ids) + 2 > encoder.max_sequence_length]
     if too_long:
-        raise ProbeError(f"a sentence has {max(too_long)} tokens with [CLS] and [SEP]; the "
-                         f"encoder takes at most {encoder.max_sequence_length}")
+        raise ProbeError(
+            f"a sentence has {max(too_long)} tokens with [CLS] and [SEP]; the "
+            f"encoder takes at most {encoder.max_sequence_length}"
+        )
     results = []
     for start in range(0, len(token_ids), batch_size):
-        chunk = token_ids[start: start + batch_size]
+        chunk = token_ids[start : start + batch_size]
         outputs = encoder.layer_outputs(bert_inputs(chunk, special_ids))
-        hidden = np.stack([np.asarray(outputs["embedding_output"], np.float32)]
-                          + [np.asarray(x, np.float32) for x in outputs["encoder_layer_outputs"]],
-                          axis=1)  # [batch, layers + 1, longest, hidden]
-        weights = np.stack([np.asarray(w, np.float32) for w in outputs["attention_weights"]],
-                           axis=1)  # [batch, layers, heads, longest, longest]
+        hidden = np.stack(
+            [np.asarray(outputs["embedding_output"], np.float32)]
+            + [np.asarray(x, np.float32) for x in outputs["encoder_layer_outputs"]],
+            axis=1,
+        )  # [batch, layers + 1, longest, hidden]
+        weights = np.stack(
+            [np.asarray(w, np.float32) for w in outputs["attention_weights"]], axis=1
+        )  # [batch, layers, heads, longest, longest]
         for row, ids in enumerate(chunk):
             length = len(ids) + 2
-            results.append({
-                "hidden_states": hidden[row, :, :length],
-                "attention_weights": weights[row, :, :, :length, :length],
-            })
+            results.append(
+                {
+                    "hidden_states": hidden[row, :, :length],
+                    "attention_weights": weights[row, :, :, :length, :length],
+                }
+            )
     return results
 
 
@@ -299,15 +322,24 @@ def bert_sources(encoder, tokenizer, occurrences, batch_size=32):
     """
     token_ids, spans = tokenize_occurrences(tokenizer, occurrences)
     unknown = _unknown_words(tokenizer, token_ids, spans, occurrences)
-    sources = [ProbeSource("bert_token_embedding", "bert", True,
-                           _table_vectors(encoder.token_embedding.embeddings, token_ids, spans),
-                           unknown)]
-    states = [o["hidden_states"] for o in bert_layer_outputs(
-        encoder, token_ids, batch_size, bert_special_ids(tokenizer))]
+    sources = [
+        ProbeSource(
+            "bert_token_embedding",
+            "bert",
+            True,
+            _table_vectors(encoder.token_embedding.embeddings, token_ids, spans),
+            unknown,
+        )
+    ]
+    states = [
+        o["hidden_states"]
+        for o in bert_layer_outputs(encoder, token_ids, batch_size, bert_special_ids(tokenizer))
+    ]
     for depth in range(encoder.num_layers + 1):
         # +1: the [CLS] token shifts every position.
-        vectors = np.stack([s[depth, start + 1: end + 1].mean(axis=0)
-                            for s, (start, end) in zip(states, spans)])
+        vectors = np.stack(
+            [s[depth, start + 1 : end + 1].mean(axis=0) for s, (start, end) in zip(states, spans)]
+        )
         name = "bert_embeddings" if depth == 0 else f"bert_layer_{depth}"
         sources.append(ProbeSource(name, "bert", False, vectors, unknown))
     return sources
@@ -348,8 +380,10 @@ def sense_similarities(vectors, occurrences):
         within = float(similarities[upper & same].mean())
         across = float(similarities[upper & ~same].mean())
         words[word] = {"within": within, "across": across, "separation": within - across}
-    means = {key: float(np.mean([stats[key] for stats in words.values()]))
-             for key in ("within", "across", "separation")}
+    means = {
+        key: float(np.mean([stats[key] for stats in words.values()]))
+        for key in ("within", "across", "separation")
+    }
     return means | {"words": words}
 
 
@@ -358,8 +392,11 @@ def check_static(source, similarities):
     for every word (the honesty check of the probe)."""
     if not source.static:
         return
-    wrong = {word: stats for word, stats in similarities["words"].items()
-             if stats["within"] != 1.0 or stats["across"] != 1.0}
+    wrong = {
+        word: stats
+        for word, stats in similarities["words"].items()
+        if stats["within"] != 1.0 or stats["across"] != 1.0
+    }
     if wrong:
         word, stats = next(iter(wrong.items()))
         raise ProbeError(
@@ -370,12 +407,16 @@ def check_static(source, similarities):
 
 def markdown_table(summaries):
     """A markdown table of `{name: {"family", "static", "within", "across", "separation"}}`."""
-    lines = ["| source | kind | within sense | across senses | separation |",
-             "|---|---|---:|---:|---:|"]
+    lines = [
+        "| source | kind | within sense | across senses | separation |",
+        "|---|---|---:|---:|---:|",
+    ]
     for name, row in summaries.items():
         kind = "static" if row["static"] else "contextual"
-        lines.append(f"| {name} | {kind} | {row['within']:.3f} | {row['across']:.3f} "
-                     f"| {row['separation']:+.3f} |")
+        lines.append(
+            f"| {name} | {kind} | {row['within']:.3f} | {row['across']:.3f} "
+            f"| {row['separation']:+.3f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -390,9 +431,12 @@ def separation_figure(summaries):
     colours = {family: f"C{index}" for index, family in enumerate(families)}
     figure = Figure(figsize=(max(6, 0.6 * len(names) + 2), 4), layout="constrained")
     axes = figure.add_subplot()
-    bars = axes.bar(range(len(names)), [summaries[n]["separation"] for n in names],
-                    color=[colours[summaries[n]["family"]] for n in names],
-                    hatch=["//" if summaries[n]["static"] else "" for n in names])
+    bars = axes.bar(
+        range(len(names)),
+        [summaries[n]["separation"] for n in names],
+        color=[colours[summaries[n]["family"]] for n in names],
+        hatch=["//" if summaries[n]["static"] else "" for n in names],
+    )
     axes.bar_label(bars, fmt="%+.3f", fontsize=7)
     axes.set_xticks(range(len(names)), names, rotation=45, ha="right")
     axes.axhline(0, color="black", linewidth=0.8)
@@ -420,9 +464,10 @@ def write_projector(directory, sources, occurrences):
     config = projector.ProjectorConfig()
     for source in sources:
         file_name = f"vectors_{source.name}.tsv"
-        write_text_atomically(directory / file_name, "".join(
-            "\t".join(f"{value:.6g}" for value in row) + "\n" for row in source.vectors
-        ))
+        write_text_atomically(
+            directory / file_name,
+            "".join("\t".join(f"{value:.6g}" for value in row) + "\n" for row in source.vectors),
+        )
         embedding = config.embeddings.add()
         embedding.tensor_name = source.name
         embedding.tensor_path = file_name
@@ -453,6 +498,9 @@ def nearest_words(vectors, vocabulary, words, k=8):
         similarities[: len(RESERVED_TOKENS)] = -np.inf
         similarities[index[word]] = -np.inf
         best = np.argsort(-similarities, kind="stable")[:k]
-        neighbours[word] = [[vocabulary[i], round(float(similarities[i]), 4)] for i in best
-                            if np.isfinite(similarities[i])]
+        neighbours[word] = [
+            [vocabulary[i], round(float(similarities[i]), 4)]
+            for i in best
+            if np.isfinite(similarities[i])
+        ]
     return neighbours

@@ -1,5 +1,5 @@
 """Flags, run folder and results of the analysis experiments (no training, so none of the
-strategy, learning-rate or checkpoint flags of `keras_bert_lab.training.experiment`)."""
+strategy, learning-rate or checkpoint flags of `keras_bert_lab.tasks.run`)."""
 
 import argparse
 import dataclasses
@@ -10,12 +10,8 @@ from pathlib import Path
 
 import keras
 
-from keras_bert_lab.training.experiment import (
-    apply_overrides,
-    git_commit,
-    machine_description,
-    write_json_atomically,
-)
+from keras_bert_lab.tasks.run import apply_overrides
+from keras_bert_lab.utils import git_commit, machine_description, write_json_atomically
 
 
 def analysis_parser(description, presets):
@@ -25,18 +21,28 @@ def analysis_parser(description, presets):
         description=description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--preset", choices=sorted(presets), default="cpu",
-                        help="smoke: tiny random models for the sources not given; "
-                        "cpu / gpu: trained models, batch sizes for each machine")
-    parser.add_argument("--logdir", default="tb_logs",
-                        help="root of TensorBoard logs and run folders")
-    parser.add_argument("--run-name", default=None,
-                        help="run folder name; default: the preset name")
+    parser.add_argument(
+        "--preset",
+        choices=sorted(presets),
+        default="cpu",
+        help="smoke: tiny random models for the sources not given; "
+        "cpu / gpu: trained models, batch sizes for each machine",
+    )
+    parser.add_argument(
+        "--logdir", default="tb_logs", help="root of TensorBoard logs and run folders"
+    )
+    parser.add_argument(
+        "--run-name", default=None, help="run folder name; default: the preset name"
+    )
     parser.add_argument("--seed", type=int, default=1337)
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="sentences per forward pass")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override one preset field")
+    parser.add_argument("--batch-size", type=int, default=None, help="sentences per forward pass")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override one preset field",
+    )
     # Read by `apply_overrides`; analysis runs do not train.
     parser.set_defaults(epochs=None, steps_per_epoch=None, learning_rate=None)
     return parser
@@ -78,7 +84,7 @@ class AnalysisRun:
             "git_commit": git_commit(),
             "machine": machine_description(),
             "command": " ".join(["python -m experiments." + self.experiment, *self.argv]),
-            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "finished": datetime.datetime.now(datetime.UTC).isoformat(),
         } | (extra or {})
         write_json_atomically(self.run_dir / "results.json", results)
         return results

@@ -1,4 +1,4 @@
-"""Raw text in, token ids out: dataset loaders, vocabularies, BERT
+"""Datasets to batches: dataset loaders, BERT
 pre-training examples and `tf.data` pipelines."""
 
 from keras_bert_lab.data.fra_eng import FraEngStats, ParallelCorpus, load_fra_eng

@@ -46,7 +46,7 @@ import keras_hub
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_lab.data.vocabulary import CLS_ID, MASK_ID, PAD_ID, SEP_ID
+from keras_bert_lab.text.special_tokens import CLS_ID, MASK_ID, PAD_ID, SEP_ID
 
 IS_NEXT = 0
 NOT_NEXT = 1
@@ -57,9 +57,7 @@ RANDOM_TOKEN_RATE = 0.1
 # A sentence ends at . ! or ? (possibly followed by a closing quote or bracket) when whitespace
 # and a capital letter (possibly after an opening quote or bracket) follow; "<br />" line breaks
 # also end a sentence in case the loader left them in.
-_SENTENCE_BOUNDARY = re.compile(
-    r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[\"'(\[]?[A-Z])|<br\s*/?>"
-)
+_SENTENCE_BOUNDARY = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[\"'(\[]?[A-Z])|<br\s*/?>")
 _TOKENIZE_BATCH_SIZE = 1024
 
 

@@ -33,7 +33,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert_lab.data.bert_pretraining import default_max_predictions, make_masked_lm_map_fn
-from keras_bert_lab.data.vocabulary import END_ID, PAD_ID, START_ID, bert_special_ids
+from keras_bert_lab.text.packing import truncate_token_ids
+from keras_bert_lab.text.special_tokens import END_ID, PAD_ID, START_ID, bert_special_ids
 
 _TOKENIZE_BATCH_SIZE = 256
 _NUM_BUCKETS = 16
@@ -112,28 +113,6 @@ def classification_dataset(
     )
     dataset = dataset.map(to_features, num_parallel_calls=tf.data.AUTOTUNE)
     return _with_batch_size(dataset, batch_size, drop_remainder).prefetch(tf.data.AUTOTUNE)
-
-
-def truncate_token_ids(
-    token_ids: tf.RaggedTensor, max_length: int, tail_length: int = 0
-) -> tf.RaggedTensor:
-    """Keeps at most `max_length` ids of each row of `[batch, None]` ids: the first
-    `max_length - tail_length` and the last `tail_length`. Rows of at most `max_length` ids
-    are kept whole.
-
-    Head + tail truncation is what Sun et al. (2019, "How to Fine-Tune BERT for Text
-    Classification?") found best on IMDB: a review's last sentences often give its verdict.
-    """
-    if not 0 <= tail_length <= max_length:
-        raise ValueError(f"tail_length must be in [0, {max_length}], got {tail_length}.")
-    if tail_length == 0:
-        return token_ids[:, :max_length]
-    lengths = token_ids.row_lengths()
-    positions = tf.ragged.range(lengths)
-    keep = (positions < max_length - tail_length) | (
-        positions >= tf.expand_dims(lengths, 1) - tail_length
-    )
-    return tf.ragged.boolean_mask(token_ids, keep)
 
 
 def pretraining_dataset(
@@ -320,9 +299,7 @@ def _tokenized(
 
     The tokenizer runs on batches because one call on 256 texts is much cheaper than 256 calls.
     """
-    dataset = dataset.batch(_TOKENIZE_BATCH_SIZE).map(
-        tokenize, num_parallel_calls=tf.data.AUTOTUNE
-    )
+    dataset = dataset.batch(_TOKENIZE_BATCH_SIZE).map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
     # `unbatch` yields ragged tensors of ragged rank 0, which `padded_batch` rejects; an identity
     # map hands them on as the plain tensors they are.
     dataset = dataset.unbatch().map(lambda *tensors: tensors)

@@ -35,7 +35,7 @@ References:
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_lab.data.vocabulary import RESERVED_TOKENS
+from keras_bert_lab.text.special_tokens import RESERVED_TOKENS
 
 FIRST_WORD_ID = len(RESERVED_TOKENS)
 """The first id of a real word in every vocabulary of this project."""
@@ -54,8 +54,7 @@ def token_sequences(texts, tokenizer, batch_size: int = 256) -> tf.data.Dataset:
     return (
         tf.data.Dataset.from_tensor_slices(tf.constant(list(texts), tf.string))
         .batch(batch_size)
-        .map(lambda batch: tf.cast(tokenizer(batch), tf.int32),
-             num_parallel_calls=tf.data.AUTOTUNE)
+        .map(lambda batch: tf.cast(tokenizer(batch), tf.int32), num_parallel_calls=tf.data.AUTOTUNE)
         .unbatch()
         .cache()
     )
@@ -65,9 +64,15 @@ def count_token_ids(sequences: tf.data.Dataset, vocabulary_size: int) -> np.ndar
     """Occurrences of each id in a dataset of int sequences `[None]`: int64 `[vocabulary_size]`."""
     return sequences.reduce(
         tf.zeros([vocabulary_size], tf.int64),
-        lambda counts, ids: counts
-        + tf.math.bincount(tf.cast(ids, tf.int32), minlength=vocabulary_size,
-                           maxlength=vocabulary_size, dtype=tf.int64),
+        lambda counts, ids: (
+            counts
+            + tf.math.bincount(
+                tf.cast(ids, tf.int32),
+                minlength=vocabulary_size,
+                maxlength=vocabulary_size,
+                dtype=tf.int64,
+            )
+        ),
     ).numpy()
 
 
@@ -138,8 +143,7 @@ def skipgram_pairs(sequences: tf.RaggedTensor, window_size: int) -> tuple[tf.Ten
     offsets = tf.concat([tf.range(-window_size, 0), tf.range(1, window_size + 1)], axis=0)
     positions = tf.range(length)[:, None] + tf.cast(offsets, rows.dtype)[None, :]  # [n, 2w]
     inside = (positions >= 0) & (positions < length)
-    same_row = tf.equal(tf.gather(rows, tf.clip_by_value(positions, 0, length - 1)),
-                        rows[:, None])
+    same_row = tf.equal(tf.gather(rows, tf.clip_by_value(positions, 0, length - 1)), rows[:, None])
     valid = inside & same_row
     targets = tf.boolean_mask(tf.broadcast_to(tokens[:, None], tf.shape(positions)), valid)
     contexts = tf.gather(tokens, tf.boolean_mask(positions, valid))
@@ -191,8 +195,9 @@ def skipgram_dataset(
             draws = tf.random.stateless_uniform(tf.shape(chunk.flat_values), seed=subsample_seed)
             kept &= chunk.with_flat_values(draws) < tf.gather(keep, chunk)
         targets, contexts = skipgram_pairs(tf.ragged.boolean_mask(chunk, kept), window_size)
-        order = tf.random.experimental.stateless_shuffle(tf.range(tf.size(targets)),
-                                                         seed=shuffle_seed)
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(tf.size(targets)), seed=shuffle_seed
+        )
         return tf.gather(targets, order), tf.gather(contexts, order)
 
     def add_negatives(targets, contexts):

@@ -19,6 +19,8 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from keras_bert_lab.utils import one_line
+
 DATA_DIR_ENV = "KBL_DATA_DIR"
 COMPLETE_MARKER = ".kbl-extraction-complete"
 
@@ -45,11 +47,6 @@ class DataError(ValueError):
 
     def __init__(self, message: str):
         super().__init__(one_line(message))
-
-
-def one_line(text: object) -> str:
-    """`text` as a single line, whitespace runs collapsed (for error messages)."""
-    return " ".join(str(text).split())
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path | None:
@@ -204,7 +201,9 @@ def extract_archive(archive: Path, target: Path) -> Path:
             os.replace(partial, target)
         except OSError as error:
             if not (target / COMPLETE_MARKER).is_file():
-                raise DataError(f"could not move extraction of {archive} to {target}: {error}")
+                raise DataError(
+                    f"could not move extraction of {archive} to {target}: {error}"
+                ) from error
             # Another process finished the same extraction first: use theirs.
             shutil.rmtree(partial)
     except BaseException:

@@ -67,7 +67,8 @@ class Dropout(keras.layers.Dropout):
         if kwargs.pop("noise_shape", None) is not None:
             raise ValueError(
                 "keras_bert_lab.layers.Dropout draws one decision per "
-                "element; noise_shape is not supported")
+                "element; noise_shape is not supported"
+            )
         super().__init__(rate, seed=seed, **kwargs)
         self.threshold = round(rate * _LEVELS)
 
@@ -77,8 +78,7 @@ class Dropout(keras.layers.Dropout):
         if self.threshold == _LEVELS:
             return tf.zeros_like(inputs)
         # Stateless ops under XLA take int32 seeds.
-        seed = tf.cast(
-            tf.math.floormod(self.seed_generator.next(), tf.int32.max), tf.int32)
+        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max), tf.int32)
         keep = self._keep_mask(tf.shape(inputs), seed)
         scale = tf.cast(_LEVELS / (_LEVELS - self.threshold), inputs.dtype)
         return tf.where(keep, inputs * scale, tf.zeros_like(inputs))
@@ -88,8 +88,12 @@ class Dropout(keras.layers.Dropout):
         `1 - threshold / 2**16`."""
         size = tf.reduce_prod(shape)
         words = tf.random.stateless_uniform(
-            [(size + 1) // 2], seed, minval=None, maxval=None,
-            dtype=tf.uint32, alg=random_number_algorithm())
+            [(size + 1) // 2],
+            seed,
+            minval=None,
+            maxval=None,
+            dtype=tf.uint32,
+            alg=random_number_algorithm(),
+        )
         halves = tf.reshape(tf.bitcast(words, tf.uint16), [-1])[:size]
-        return tf.reshape(halves >= tf.constant(self.threshold, tf.uint16),
-                          shape)
+        return tf.reshape(halves >= tf.constant(self.threshold, tf.uint16), shape)

@@ -54,10 +54,7 @@ class FeedForward(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {sorted(ACTIVATIONS)}, got "
-                f"{activation!r}"
-            )
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.intermediate_dim = intermediate_dim
         self.activation = activation
         self.dropout = dropout
@@ -84,9 +81,7 @@ class FeedForward(keras.layers.Layer):
             name="output_dense",
         )
         self.output_dense.build(tuple(inputs_shape[:-1]) + (self.intermediate_dim,))
-        self.output_dropout = Dropout(
-            self.dropout, dtype=self.dtype_policy, name="output_dropout"
-        )
+        self.output_dropout = Dropout(self.dropout, dtype=self.dtype_policy, name="output_dropout")
         self.built = True
 
     def call(self, inputs, training=None):
@@ -103,12 +98,8 @@ class FeedForward(keras.layers.Layer):
                 "intermediate_dim": self.intermediate_dim,
                 "activation": self.activation,
                 "dropout": self.dropout,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(
-                    self.bias_initializer
-                ),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             }
         )
         return config

@@ -9,7 +9,6 @@ from keras_bert_lab.layers import masking
 from keras_bert_lab.layers.dropout import Dropout
 from keras_bert_lab.layers.initializers import clone_initializer
 
-
 # [B, T, dim] x [dim, N, H] -> [B, T, N, H]: one matrix per head.
 _SPLIT_HEADS = "btd,dnh->btnh"
 # [B, T, N, H] x [N, H, dim] -> [B, T, dim]: Concat(head_1..head_h) W_O.
@@ -27,14 +26,14 @@ class _HeadsProjection(keras.layers.EinsumDense):
         batch_size, length = ops.shape(inputs)[0], ops.shape(inputs)[1]
         if self.equation == _SPLIT_HEADS:
             dim, heads, size = self.kernel.shape
-            outputs = ops.matmul(
-                inputs, ops.reshape(self.kernel, (dim, heads * size)))
+            outputs = ops.matmul(inputs, ops.reshape(self.kernel, (dim, heads * size)))
             outputs = ops.reshape(outputs, (batch_size, length, heads, size))
         elif self.equation == _MERGE_HEADS:
             heads, size, dim = self.kernel.shape
             outputs = ops.matmul(
                 ops.reshape(inputs, (batch_size, length, heads * size)),
-                ops.reshape(self.kernel, (heads * size, dim)))
+                ops.reshape(self.kernel, (heads * size, dim)),
+            )
         else:
             raise ValueError(f"unexpected equation {self.equation!r}")
         if self.bias is not None:
@@ -54,8 +53,7 @@ def _add_bias(inputs, bias):
     def grad(*args, upstream=None):
         if upstream is None:
             (upstream,) = args
-        rows = ops.reshape(ops.cast(upstream, "float32"),
-                           (-1, math.prod(bias.shape)))
+        rows = ops.reshape(ops.cast(upstream, "float32"), (-1, math.prod(bias.shape)))
         sums = ops.matmul(ops.ones((1, ops.shape(rows)[0]), "float32"), rows)
         return upstream, ops.cast(ops.reshape(sums, bias.shape), bias.dtype)
 
@@ -191,9 +189,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self.output_dense = self._projection(
             _MERGE_HEADS, (None, output_dim), "d", "attention_output"
         )
-        self.output_dense.build(
-            (query_shape[0], query_shape[1], self.num_heads, self.value_dim)
-        )
+        self.output_dense.build((query_shape[0], query_shape[1], self.num_heads, self.value_dim))
         self.attention_dropout = Dropout(
             self.dropout, dtype=self.dtype_policy, name="attention_dropout"
         )
@@ -266,12 +262,8 @@ class MultiHeadAttention(keras.layers.Layer):
             projected_key, projected_value = cache[:, 0], cache[:, 1]
         else:
             start = [0, cache_update_index, 0, 0]
-            projected_key = ops.slice_update(
-                cache[:, 0], start, self.key_dense(key)
-            )
-            projected_value = ops.slice_update(
-                cache[:, 1], start, self.value_dense(value)
-            )
+            projected_key = ops.slice_update(cache[:, 0], start, self.key_dense(key))
+            projected_value = ops.slice_update(cache[:, 1], start, self.value_dense(value))
             cache = ops.stack([projected_key, projected_value], axis=1)
 
         query_length = ops.shape(query)[1]
@@ -286,8 +278,7 @@ class MultiHeadAttention(keras.layers.Layer):
             masking.causal_mask(
                 query_length,
                 key_length,
-                query_offset=0 if cache_update_index is None
-                else cache_update_index,
+                query_offset=0 if cache_update_index is None else cache_update_index,
             )
             if use_causal_mask
             else None,
@@ -318,12 +309,8 @@ class MultiHeadAttention(keras.layers.Layer):
                 "output_dim": self.output_dim,
                 "dropout": self.dropout,
                 "use_bias": self.use_bias,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(
-                    self.bias_initializer
-                ),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             }
         )
         return config

@@ -51,9 +51,7 @@ class PositionEmbedding(keras.layers.Layer):
 
     def call(self, inputs, start_index=0):
         shape = ops.shape(inputs)
-        positions = ops.slice(
-            self.position_embeddings, (start_index, 0), (shape[-2], shape[-1])
-        )
+        positions = ops.slice(self.position_embeddings, (start_index, 0), (shape[-2], shape[-1]))
         return ops.broadcast_to(ops.cast(positions, self.compute_dtype), shape)
 
     def compute_output_shape(self, input_shape):

@@ -46,9 +46,7 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
     def call(self, inputs, start_index=0):
         shape = ops.shape(inputs)
         sequence_length, hidden_dim = shape[-2], shape[-1]
-        positions = ops.cast(
-            ops.arange(sequence_length) + start_index, "float32"
-        )
+        positions = ops.cast(ops.arange(sequence_length) + start_index, "float32")
         dimension = ops.arange(hidden_dim)
         # Dimensions 2i and 2i + 1 share the frequency 1 / wavelength^(2i/d).
         pair_index = ops.cast(dimension // 2 * 2, "float32")
@@ -57,9 +55,7 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
             -pair_index / ops.cast(hidden_dim, "float32"),
         )
         angles = positions[:, None] * frequencies[None, :]
-        encoding = ops.where(
-            dimension[None, :] % 2 == 0, ops.sin(angles), ops.cos(angles)
-        )
+        encoding = ops.where(dimension[None, :] % 2 == 0, ops.sin(angles), ops.cos(angles))
         encoding = ops.cast(encoding, self.compute_dtype)
         return ops.broadcast_to(encoding, shape)
 

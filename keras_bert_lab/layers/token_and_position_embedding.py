@@ -78,8 +78,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         super().__init__(**kwargs)
         if position_encoding not in ("learned", "sinusoidal"):
             raise ValueError(
-                "position_encoding must be 'learned' or 'sinusoidal', got "
-                f"{position_encoding!r}"
+                f"position_encoding must be 'learned' or 'sinusoidal', got {position_encoding!r}"
             )
         self.vocabulary_size = vocabulary_size
         self.sequence_length = sequence_length
@@ -90,9 +89,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.dropout = dropout
         self.scale_token_embeddings = scale_token_embeddings
-        self.embeddings_initializer = keras.initializers.get(
-            embeddings_initializer
-        )
+        self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.supports_masking = True
 
         self.token_embedding = keras.layers.Embedding(
@@ -150,17 +147,12 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     def call(self, token_ids, segment_ids=None, start_index=0, training=None):
         embeddings = self.token_embedding(token_ids)
         if self.scale_token_embeddings:
-            embeddings = embeddings * ops.cast(
-                math.sqrt(self.embedding_dim), embeddings.dtype
-            )
-        embeddings = embeddings + self.position_embedding(
-            embeddings, start_index=start_index
-        )
+            embeddings = embeddings * ops.cast(math.sqrt(self.embedding_dim), embeddings.dtype)
+        embeddings = embeddings + self.position_embedding(embeddings, start_index=start_index)
         if self.segment_embedding is not None:
             if segment_ids is None:
                 raise ValueError(
-                    f"{self.name} has num_segments={self.num_segments}: "
-                    "pass segment_ids"
+                    f"{self.name} has num_segments={self.num_segments}: pass segment_ids"
                 )
             embeddings = embeddings + self.segment_embedding(segment_ids)
         if self.embeddings_layer_norm is not None:
@@ -186,9 +178,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "dropout": self.dropout,
                 "scale_token_embeddings": self.scale_token_embeddings,
-                "embeddings_initializer": keras.initializers.serialize(
-                    self.embeddings_initializer
-                ),
+                "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
             }
         )
         return config

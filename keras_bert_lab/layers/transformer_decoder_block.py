@@ -93,9 +93,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
-        self.attention_dropout = (
-            dropout if attention_dropout is None else attention_dropout
-        )
+        self.attention_dropout = dropout if attention_dropout is None else attention_dropout
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.normalize_first = normalize_first
@@ -122,9 +120,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         return layer
 
     def _dropout(self, name):
-        return Dropout(
-            self.dropout, dtype=self.dtype_policy, name=name
-        )
+        return Dropout(self.dropout, dtype=self.dtype_policy, name=name)
 
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
         hidden_dim = decoder_sequence_shape[-1]
@@ -134,22 +130,14 @@ class TransformerDecoderBlock(keras.layers.Layer):
                 f"num_heads={self.num_heads}"
             )
         encoder_sequence_shape = encoder_sequence_shape or decoder_sequence_shape
-        self.self_attention_layer = self._attention(
-            "self_attention_layer", hidden_dim
-        )
-        self.self_attention_layer.build(
-            decoder_sequence_shape, decoder_sequence_shape
-        )
+        self.self_attention_layer = self._attention("self_attention_layer", hidden_dim)
+        self.self_attention_layer.build(decoder_sequence_shape, decoder_sequence_shape)
         self.self_attention_dropout = self._dropout("self_attention_dropout")
         self.self_attention_layer_norm = self._layer_norm(
             "self_attention_layer_norm", decoder_sequence_shape
         )
-        self.cross_attention_layer = self._attention(
-            "cross_attention_layer", hidden_dim
-        )
-        self.cross_attention_layer.build(
-            decoder_sequence_shape, encoder_sequence_shape
-        )
+        self.cross_attention_layer = self._attention("cross_attention_layer", hidden_dim)
+        self.cross_attention_layer.build(decoder_sequence_shape, encoder_sequence_shape)
         self.cross_attention_dropout = self._dropout("cross_attention_dropout")
         self.cross_attention_layer_norm = self._layer_norm(
             "cross_attention_layer_norm", decoder_sequence_shape
@@ -181,9 +169,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
     def compute_cross_attention_cache(self, encoder_sequence):
         """Encoder keys and values, computed once per sentence:
         `[batch_size, 2, source_length, num_heads, key_dim]`."""
-        return self.cross_attention_layer.compute_key_value_cache(
-            encoder_sequence
-        )
+        return self.cross_attention_layer.compute_key_value_cache(encoder_sequence)
 
     def call(
         self,
@@ -198,18 +184,14 @@ class TransformerDecoderBlock(keras.layers.Layer):
         training=None,
     ):
         if encoder_sequence is None and cross_attention_cache is None:
-            raise ValueError(
-                f"{self.name}: pass encoder_sequence or cross_attention_cache"
-            )
+            raise ValueError(f"{self.name}: pass encoder_sequence or cross_attention_cache")
         if decoder_padding_mask is None:
             decoder_padding_mask = masking.keras_mask(decoder_sequence)
         if encoder_padding_mask is None and encoder_sequence is not None:
             encoder_padding_mask = masking.keras_mask(encoder_sequence)
         caching = self_attention_cache is not None
         if caching and cross_attention_cache is None:
-            cross_attention_cache = self.compute_cross_attention_cache(
-                encoder_sequence
-            )
+            cross_attention_cache = self.compute_cross_attention_cache(encoder_sequence)
 
         # Causal self-attention. With a cache, slots after the current step
         # are hidden by the causal mask.
@@ -257,9 +239,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
             x, _, cross_weights = self.cross_attention_layer(
                 x,
                 x,  # Unused: keys and values come from the cache.
-                value_mask=self._cache_padding_mask(
-                    encoder_padding_mask, cross_attention_cache
-                ),
+                value_mask=self._cache_padding_mask(encoder_padding_mask, cross_attention_cache),
                 cache=cross_attention_cache,
                 return_attention_scores=True,
                 training=training,
@@ -279,9 +259,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         if caching:
             results += (self_attention_cache, cross_attention_cache)
         if return_attention_scores:
-            results += (
-                {"self_attention": self_weights, "cross_attention": cross_weights},
-            )
+            results += ({"self_attention": self_weights, "cross_attention": cross_weights},)
         return results[0] if len(results) == 1 else results
 
     @staticmethod
@@ -296,7 +274,6 @@ class TransformerDecoderBlock(keras.layers.Layer):
         shape = ops.shape(cache)
         return ops.ones((shape[0], shape[2]), dtype="bool")
 
-
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -308,12 +285,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
                 "activation": self.activation,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "normalize_first": self.normalize_first,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(
-                    self.bias_initializer
-                ),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             }
         )
         return config

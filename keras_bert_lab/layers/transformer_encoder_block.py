@@ -88,9 +88,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
-        self.attention_dropout = (
-            dropout if attention_dropout is None else attention_dropout
-        )
+        self.attention_dropout = dropout if attention_dropout is None else attention_dropout
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.normalize_first = normalize_first
@@ -152,9 +150,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         training=None,
     ):
         if padding_mask is None:
-            padding_mask = masking.keras_mask(
-                inputs if key_value is None else key_value
-            )
+            padding_mask = masking.keras_mask(inputs if key_value is None else key_value)
 
         residual = inputs
         x = self.self_attention_layer_norm(inputs) if self.normalize_first else inputs
@@ -198,12 +194,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
                 "activation": self.activation,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "normalize_first": self.normalize_first,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(
-                    self.bias_initializer
-                ),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             }
         )
         return config

@@ -22,18 +22,8 @@ float32 under a mixed precision policy.
 import keras
 from keras import ops
 
-from keras_bert_lab.layers import Dropout
-from keras_bert_lab.layers import TokenAndPositionEmbedding
-from keras_bert_lab.layers import TransformerEncoderBlock
-
-BERT_CONFIGS = {
-    # The compact models of Turc et al. (2019) and BERT-Base.
-    "tiny": dict(num_layers=2, hidden_dim=128, num_heads=2, intermediate_dim=512),
-    "mini": dict(num_layers=4, hidden_dim=256, num_heads=4, intermediate_dim=1024),
-    "small": dict(num_layers=4, hidden_dim=512, num_heads=8, intermediate_dim=2048),
-    "base": dict(num_layers=12, hidden_dim=768, num_heads=12, intermediate_dim=3072),
-}
-"""Named sizes; `BertEncoder.from_config_name` adds vocabulary and length."""
+from keras_bert_lab.layers import Dropout, TokenAndPositionEmbedding, TransformerEncoderBlock
+from keras_bert_lab.presets.bert import BERT_CONFIGS
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 PRETRAINER_INPUT_NAMES = INPUT_NAMES + ("mask_positions",)
@@ -46,10 +36,7 @@ def _initializer(stddev):
 
 
 def _inputs(names):
-    return {
-        name: keras.Input(shape=(None,), dtype="int32", name=name)
-        for name in names
-    }
+    return {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in names}
 
 
 def _select_inputs(inputs, names):
@@ -210,14 +197,10 @@ class BertEncoder(keras.Model):
         self.initializer_range = initializer_range
 
     def call(self, inputs, training=None, mask=None):
-        return super().call(
-            _select_inputs(inputs, INPUT_NAMES), training=training, mask=mask
-        )
+        return super().call(_select_inputs(inputs, INPUT_NAMES), training=training, mask=mask)
 
     @classmethod
-    def from_config_name(
-        cls, config_name, vocabulary_size, max_sequence_length=512, **overrides
-    ):
+    def from_config_name(cls, config_name, vocabulary_size, max_sequence_length=512, **overrides):
         """An encoder of a size named in `BERT_CONFIGS`.
 
         Args:
@@ -229,8 +212,7 @@ class BertEncoder(keras.Model):
         """
         if config_name not in BERT_CONFIGS:
             raise ValueError(
-                f"config_name must be one of {sorted(BERT_CONFIGS)}, got "
-                f"{config_name!r}"
+                f"config_name must be one of {sorted(BERT_CONFIGS)}, got {config_name!r}"
             )
         arguments = BERT_CONFIGS[config_name] | {
             "vocabulary_size": vocabulary_size,
@@ -270,15 +252,14 @@ class BertEncoder(keras.Model):
             dict with `pooled_output` `[batch_size, hidden_dim]` and, with
             `positions`, `sequence_output` `[batch_size, P, hidden_dim]`.
         """
-        token_ids, segment_ids, padding_mask = (
-            inputs[name] for name in INPUT_NAMES
-        )
+        token_ids, segment_ids, padding_mask = (inputs[name] for name in INPUT_NAMES)
         x = self.embeddings(token_ids, segment_ids=segment_ids, training=training)
         for block in self.transformer_layers[:-1]:
             x = block(x, padding_mask=padding_mask, training=training)
         cls_position = ops.zeros_like(token_ids[:, :1], dtype="int32")
         query_positions = (
-            cls_position if positions is None
+            cls_position
+            if positions is None
             else ops.concatenate([cls_position, ops.cast(positions, "int32")], axis=1)
         )
         queries = ops.take_along_axis(x, query_positions[:, :, None], axis=1)
@@ -457,8 +438,10 @@ class MaskedLMHead(keras.layers.Layer):
         return None
 
     def compute_output_shape(self, sequence_output_shape, mask_positions_shape=None):
-        slots = sequence_output_shape if mask_positions_shape is None else (
-            tuple(mask_positions_shape) + (None,)
+        slots = (
+            sequence_output_shape
+            if mask_positions_shape is None
+            else (tuple(mask_positions_shape) + (None,))
         )
         return tuple(slots[:2]) + (self.token_embedding.input_dim,)
 
@@ -536,14 +519,10 @@ class BertPretrainer(keras.Model):
             mlm_logits = masked_lm_head(encoded["sequence_output"])
         else:
             encoded = encoder({name: inputs[name] for name in INPUT_NAMES})
-            mlm_logits = masked_lm_head(
-                encoded["sequence_output"], inputs["mask_positions"]
-            )
+            mlm_logits = masked_lm_head(encoded["sequence_output"], inputs["mask_positions"])
         outputs = {
             "mlm_logits": mlm_logits,
-            "nsp_logits": ops.cast(
-                next_sentence_dense(encoded["pooled_output"]), "float32"
-            ),
+            "nsp_logits": ops.cast(next_sentence_dense(encoded["pooled_output"]), "float32"),
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.dtype_policy = policy
@@ -609,12 +588,9 @@ class BertClassifier(keras.Model):
         - [Devlin et al., 2019](https://arxiv.org/abs/1810.04805), §4.1.
     """
 
-    def __init__(self, encoder, num_classes=2, dropout=0.1, prune_last_layer=True,
-                 **kwargs):
+    def __init__(self, encoder, num_classes=2, dropout=0.1, prune_last_layer=True, **kwargs):
         policy = encoder.dtype_policy
-        classifier_dropout = Dropout(
-            dropout, dtype=policy, name="classifier_dropout"
-        )
+        classifier_dropout = Dropout(dropout, dtype=policy, name="classifier_dropout")
         logits_dense = keras.layers.Dense(
             num_classes,
             kernel_initializer=_initializer(encoder.initializer_range),
@@ -637,9 +613,7 @@ class BertClassifier(keras.Model):
         self.prune_last_layer = prune_last_layer
 
     def call(self, inputs, training=None, mask=None):
-        return super().call(
-            _select_inputs(inputs, INPUT_NAMES), training=training, mask=mask
-        )
+        return super().call(_select_inputs(inputs, INPUT_NAMES), training=training, mask=mask)
 
     @classmethod
     def from_config_name(
@@ -690,8 +664,7 @@ def _copy_weights(target, source):
     source_names = [w.name for w in source.weights]
     if target_names != source_names:
         raise ValueError(
-            f"Cannot copy {source.path} {source_names} into {target.path} "
-            f"{target_names}"
+            f"Cannot copy {source.path} {source_names} into {target.path} {target_names}"
         )
     for target_weight, source_weight in zip(target.weights, source.weights):
         if tuple(target_weight.shape) != tuple(source_weight.shape):
@@ -723,8 +696,7 @@ def extend_positions(encoder, max_sequence_length):
     learned = encoder.max_sequence_length
     if max_sequence_length < learned:
         raise ValueError(
-            f"max_sequence_length {max_sequence_length} is below the "
-            f"encoder's {learned} positions"
+            f"max_sequence_length {max_sequence_length} is below the encoder's {learned} positions"
         )
     extended = BertEncoder.from_config(
         encoder.get_config() | {"max_sequence_length": max_sequence_length}
@@ -735,9 +707,7 @@ def extend_positions(encoder, max_sequence_length):
         if target is not target_table:
             target.assign(source)
     repeats = -(-max_sequence_length // learned)
-    target_table.assign(
-        ops.tile(source_table, (repeats, 1))[:max_sequence_length]
-    )
+    target_table.assign(ops.tile(source_table, (repeats, 1))[:max_sequence_length])
     return extended
 
 

@@ -46,8 +46,7 @@ def ratios(sums):
     """`{name: (total, count)}` -> `{name: total / count}`, plus `loss`, the
     sum of the loss terms, when there are several."""
     metrics = {
-        name: float(total) / max(float(count), 1e-12)
-        for name, (total, count) in sums.items()
+        name: float(total) / max(float(count), 1e-12) for name, (total, count) in sums.items()
     }
     loss_terms = [name for name in metrics if name in LOSS_TERMS]
     if "loss" not in metrics and loss_terms:
@@ -124,7 +123,8 @@ class DistributedTrainer:
         self.checkpoint_dir = os.path.join(self.run_dir, "checkpoints")
         self.checkpoint_manager = tf.train.CheckpointManager(
             self.checkpoint,
-            self.checkpoint_dir if self.chief
+            self.checkpoint_dir
+            if self.chief
             else tempfile.mkdtemp(prefix="kbl-worker-checkpoint-"),
             max_to_keep=max_checkpoints,
         )
@@ -154,12 +154,9 @@ class DistributedTrainer:
             + [terms[name].count for name in names]
             + [examples]
         )
-        reduced = tf.distribute.get_replica_context().all_reduce(
-            SUM, tf.stop_gradient(local)
-        )
+        reduced = tf.distribute.get_replica_context().all_reduce(SUM, tf.stop_gradient(local))
         sums = {
-            name: (reduced[index], reduced[len(names) + index])
-            for index, name in enumerate(names)
+            name: (reduced[index], reduced[len(names) + index]) for index, name in enumerate(names)
         }
         return sums, reduced[-1]
 
@@ -174,11 +171,13 @@ class DistributedTrainer:
             sums, examples = self._all_reduce_terms(terms, self._examples(labels))
             # Each replica's share of the global mean: the optimizer sums
             # the replicas' gradients.
-            loss = tf.add_n([
-                terms[name].total / tf.maximum(sums[name][1], 1.0)
-                for name in LOSS_TERMS
-                if name in terms
-            ])
+            loss = tf.add_n(
+                [
+                    terms[name].total / tf.maximum(sums[name][1], 1.0)
+                    for name in LOSS_TERMS
+                    if name in terms
+                ]
+            )
             scaled_loss = self.optimizer.scale_loss(loss)
         variables = self.model.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
@@ -187,9 +186,7 @@ class DistributedTrainer:
 
     def _replica_evaluate_step(self, features, labels):
         outputs = self.model(features, training=False)
-        return self._all_reduce_terms(
-            self.objective(labels, outputs), self._examples(labels)
-        )
+        return self._all_reduce_terms(self.objective(labels, outputs), self._examples(labels))
 
     def _first_replica(self, per_replica):
         """The value of the first local replica (all replicas hold the same
@@ -262,9 +259,7 @@ class DistributedTrainer:
         options.experimental_distribute.auto_shard_policy = (
             tf.data.experimental.AutoShardPolicy.DATA
         )
-        return self.strategy.experimental_distribute_dataset(
-            dataset.with_options(options)
-        )
+        return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
 
     def restore(self):
         """Restores the latest checkpoint, if any; returns the step reached."""
@@ -330,9 +325,7 @@ class DistributedTrainer:
                         )
                 window_examples += float(examples)
                 epoch_examples += float(examples)
-                progress.update(
-                    step - epoch * steps_per_epoch, list(ratios(epoch_sums).items())
-                )
+                progress.update(step - epoch * steps_per_epoch, list(ratios(epoch_sums).items()))
                 if step % self.log_every_steps == 0 or step == epoch_end:
                     elapsed = time.perf_counter() - window_start_time
                     scalars = ratios(window_sums) | {
@@ -365,9 +358,7 @@ class DistributedTrainer:
             # The epoch is saved last, after its best weights and callbacks.
             self.checkpoint_manager.save(checkpoint_number=step)
             if self.verbose and self.chief:
-                summary = ", ".join(
-                    f"{k}={v:.4g}" for k, v in logs.items() if k != "epoch"
-                )
+                summary = ", ".join(f"{k}={v:.4g}" for k, v in logs.items() if k != "epoch")
                 print(f"Epoch {epoch + 1}: {summary}")
             history.append(logs)
         for writer in self._writers.values():
@@ -407,22 +398,19 @@ class DistributedTrainer:
     def evaluate(self, dataset):
         """Metrics of the objective over one pass of `dataset`."""
         if self._evaluate_function is None:
-
             # Bucketed batches vary in length: trace once for any length.
             @tf.function(reduce_retracing=True)
             def evaluate_function(features, labels):
-                sums, _ = self._first_replica(self.strategy.run(
-                    self._replica_evaluate_step, args=(features, labels)
-                ))
+                sums, _ = self._first_replica(
+                    self.strategy.run(self._replica_evaluate_step, args=(features, labels))
+                )
                 return sums
 
             self._evaluate_function = evaluate_function
         sums = {}
         with self._lost_worker_is_a_cluster_error():
             for features, labels in self._distribute(dataset):
-                for name, (total, count) in self._evaluate_function(
-                    features, labels
-                ).items():
+                for name, (total, count) in self._evaluate_function(features, labels).items():
                     previous = sums.get(name, (0.0, 0.0))
                     sums[name] = (previous[0] + float(total), previous[1] + float(count))
         return ratios(sums)

@@ -5,9 +5,7 @@ from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
-class TransformerLearningRateSchedule(
-    keras.optimizers.schedules.LearningRateSchedule
-):
+class TransformerLearningRateSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """Warm-up then inverse square root decay, §5.3 of Vaswani et al.
 
     `lr = scale · d_model^-0.5 · min(step^-0.5, step · warmup_steps^-1.5)`:

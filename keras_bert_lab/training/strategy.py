@@ -83,16 +83,12 @@ def read_tf_config():
     if not isinstance(addresses, list) or not (
         isinstance(task["index"], int) and 0 <= task["index"] < len(addresses)
     ):
-        raise StrategyError(
-            f"TF_CONFIG task {task['type']}:{task['index']} is not in its cluster"
-        )
+        raise StrategyError(f"TF_CONFIG task {task['type']}:{task['index']} is not in its cluster")
     return config
 
 
 def _tpu_configured():
-    return bool(os.environ.get("TPU_NAME")) or bool(
-        tf.config.list_physical_devices("TPU")
-    )
+    return bool(os.environ.get("TPU_NAME")) or bool(tf.config.list_physical_devices("TPU"))
 
 
 def resolve_strategy_name(name):
@@ -101,9 +97,7 @@ def resolve_strategy_name(name):
     than one task, `mirrored` when more than one GPU is visible,
     `one_device` on a single GPU, `default` otherwise."""
     if name not in STRATEGIES:
-        raise StrategyError(
-            f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}"
-        )
+        raise StrategyError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
     tf_config = read_tf_config()
     if name != "auto":
         return name
@@ -151,9 +145,7 @@ def _create_strategy(name):
         )
     if name == "multi_worker":
         if read_tf_config() is None:
-            raise StrategyError(
-                "--strategy=multi_worker needs TF_CONFIG describing the cluster"
-            )
+            raise StrategyError("--strategy=multi_worker needs TF_CONFIG describing the cluster")
         return tf.distribute.MultiWorkerMirroredStrategy(
             communication_options=tf.distribute.experimental.CommunicationOptions(
                 timeout_seconds=MULTI_WORKER_TIMEOUT_SECONDS
@@ -173,8 +165,7 @@ def global_batch_size(strategy, per_replica_batch_size=None, global_batch=None):
         return per_replica_batch_size * replicas
     if global_batch % replicas:
         raise StrategyError(
-            f"--global-batch-size={global_batch} does not divide over "
-            f"{replicas} replicas"
+            f"--global-batch-size={global_batch} does not divide over {replicas} replicas"
         )
     return global_batch
 

@@ -9,17 +9,29 @@ import numpy as np
 import pytest
 
 from keras_bert_lab.analysis import probe
-from keras_bert_lab.data.vocabulary import (
-    RESERVED_TOKENS,
-    make_wordpiece_tokenizer,
-    train_word_vocabulary,
-)
 from keras_bert_lab.models.bert import BertEncoder
 from keras_bert_lab.models.lstm import build_lstm_classifier
+from keras_bert_lab.text.special_tokens import RESERVED_TOKENS
+from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary
 
 MOVIE_WORDS = ("plot", "star", "cast", "character", "scene")
-CLASSICS = ("bank", "bat", "bark", "match", "play", "record", "spring", "rock", "light", "fair",
-            "trip", "ring", "left", "date", "current")
+CLASSICS = (
+    "bank",
+    "bat",
+    "bark",
+    "match",
+    "play",
+    "record",
+    "spring",
+    "rock",
+    "light",
+    "fair",
+    "trip",
+    "ring",
+    "left",
+    "date",
+    "current",
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +53,15 @@ def bert(occurrences):
     "bank"."""
     letters = sorted({c for o in occurrences for c in o.text.lower() if not c.isspace()})
     vocabulary = list(RESERVED_TOKENS) + letters + ["##" + c for c in letters] + ["bank"]
-    encoder = BertEncoder(len(vocabulary), num_layers=2, num_heads=2, hidden_dim=16,
-                          intermediate_dim=32, max_sequence_length=128, dropout=0.0)
+    encoder = BertEncoder(
+        len(vocabulary),
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=128,
+        dropout=0.0,
+    )
     return encoder, make_wordpiece_tokenizer(vocabulary, lowercase=True)
 
 
@@ -51,7 +70,7 @@ def test_the_probe_set_is_complete_and_well_formed():
     words = {}
     for o in occurrences:
         words.setdefault(o.word, {}).setdefault(o.sense, []).append(o.text)
-        assert o.text[o.start: o.end] == o.word and "[" not in o.text
+        assert o.text[o.start : o.end] == o.word and "[" not in o.text
     assert len(words) >= 20
     assert set(MOVIE_WORDS + CLASSICS) <= set(words)
     for senses in words.values():
@@ -59,25 +78,42 @@ def test_the_probe_set_is_complete_and_well_formed():
     assert len({o.text for o in occurrences}) == len(occurrences)  # no sentence twice
 
 
-@pytest.mark.parametrize("sentence", ["The plot is thin.", "The [plot] and [plot].",
-                                      "The [plots] are thin."])
+@pytest.mark.parametrize(
+    "sentence", ["The plot is thin.", "The [plot] and [plot].", "The [plots] are thin."]
+)
 def test_bad_marking_is_one_clear_line(tmp_path, sentence):
     path = tmp_path / "probe.json"
-    path.write_text(json.dumps({"words": [{"word": "plot", "senses": [
-        {"sense": "a", "sentences": [sentence, "A [plot]."]},
-        {"sense": "b", "sentences": ["B [plot].", "C [plot]."]},
-    ]}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "words": [
+                    {
+                        "word": "plot",
+                        "senses": [
+                            {"sense": "a", "sentences": [sentence, "A [plot]."]},
+                            {"sense": "b", "sentences": ["B [plot].", "C [plot]."]},
+                        ],
+                    }
+                ]
+            }
+        )
+    )
     with pytest.raises(probe.ProbeError, match=r"must mark \[plot\] exactly once") as error:
         probe.load_probe_set(path)
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize("content, message", [
-    ('{"words": [{"senses": []}]}', "KeyError('word')"),
-    ("not json", "cannot read probe set"),
-    ('{"words": [{"word": "plot", "senses": [{"sense": "a", "sentences": ["A [plot]."]}]}]}',
-     "needs at least two senses"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"words": [{"senses": []}]}', "KeyError('word')"),
+        ("not json", "cannot read probe set"),
+        (
+            '{"words": [{"word": "plot", "senses": [{"sense": "a", "sentences": ["A [plot]."]}]}]}',
+            "needs at least two senses",
+        ),
+    ],
+)
 def test_malformed_probe_sets_are_one_clear_line(tmp_path, content, message):
     path = tmp_path / "probe.json"
     path.write_text(content)
@@ -128,8 +164,12 @@ def test_check_static_catches_context_dependent_vectors(occurrences):
 def test_bert_vectors_depend_on_the_sentence(occurrences, bert):
     encoder, tokenizer = bert
     sources = probe.bert_sources(encoder, tokenizer, occurrences, batch_size=7)
-    assert [s.name for s in sources] == ["bert_token_embedding", "bert_embeddings",
-                                         "bert_layer_1", "bert_layer_2"]
+    assert [s.name for s in sources] == [
+        "bert_token_embedding",
+        "bert_embeddings",
+        "bert_layer_1",
+        "bert_layer_2",
+    ]
     for source in sources[1:]:
         assert not source.static and source.vectors.shape == (len(occurrences), 16)
         first, second = source.vectors[0], source.vectors[1]  # "plot" in two sentences
@@ -143,15 +183,16 @@ def test_bert_vectors_are_the_encoders_outputs_at_the_word(occurrences, bert):
     token_ids, spans = probe.tokenize_occurrences(tokenizer, occurrences[:1])
     (start, end), ids = spans[0], token_ids[0]
     inputs = probe.bert_inputs([ids])
-    expected = np.asarray(encoder(inputs)["sequence_output"])[0, start + 1: end + 1].mean(0)
+    expected = np.asarray(encoder(inputs)["sequence_output"])[0, start + 1 : end + 1].mean(0)
     last_layer = probe.bert_sources(encoder, tokenizer, occurrences[:1])[-1]
     np.testing.assert_allclose(last_layer.vectors[0], expected, atol=1e-5)
 
 
 def test_lstm_states_are_the_classifiers_own(occurrences, word_tokenizer):
     # With mean pooling every layer returns its sequence: compare with a sub-model.
-    classifier = build_lstm_classifier(word_tokenizer.vocabulary_size(), 8, 4,
-                                       num_lstm_layers=2, pooling="mean")
+    classifier = build_lstm_classifier(
+        word_tokenizer.vocabulary_size(), 8, 4, num_lstm_layers=2, pooling="mean"
+    )
     sources = probe.lstm_sources(classifier, word_tokenizer, occurrences)
     assert [s.name for s in sources] == ["lstm_embedding", "lstm_layer_1", "lstm_layer_2"]
     token_ids, spans = probe.tokenize_occurrences(word_tokenizer, occurrences)
@@ -161,8 +202,9 @@ def test_lstm_states_are_the_classifiers_own(occurrences, word_tokenizer):
         for i in (0, 17):  # one at a time: no padding at all
             sequence = np.asarray(states({"token_ids": np.array([token_ids[i]])}))[0]
             start, end = spans[i]
-            np.testing.assert_allclose(sources[depth].vectors[i],
-                                       sequence[start:end].mean(0), atol=1e-5)
+            np.testing.assert_allclose(
+                sources[depth].vectors[i], sequence[start:end].mean(0), atol=1e-5
+            )
 
 
 def test_last_layer_states_with_final_state_pooling(occurrences, word_tokenizer):
@@ -174,8 +216,9 @@ def test_last_layer_states_with_final_state_pooling(occurrences, word_tokenizer)
     final = classifier.get_layer("bidirectional_lstm_0")
     embedded = classifier.get_layer("token_embedding")(np.array(token_ids))
     states = probe._returning_sequences(final, 8)(embedded)
-    np.testing.assert_allclose(np.asarray(states)[0, -1, :4], np.asarray(final(embedded))[0, :4],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(states)[0, -1, :4], np.asarray(final(embedded))[0, :4], atol=1e-6
+    )
 
 
 def test_similarity_statistics_by_hand():
@@ -187,19 +230,25 @@ def test_similarity_statistics_by_hand():
     assert stats["within"] == pytest.approx(within)
     assert stats["across"] == pytest.approx(across)
     assert stats["separation"] == pytest.approx(within - across)
-    assert (np.diagonal(probe.cosine_matrix(np.random.default_rng(0).normal(size=(50, 768))))
-            == 1.0).all()
+    assert (
+        np.diagonal(probe.cosine_matrix(np.random.default_rng(0).normal(size=(50, 768)))) == 1.0
+    ).all()
 
 
 def test_projector_files(tmp_path, occurrences):
     vectors = np.arange(len(occurrences) * 3, dtype=np.float32).reshape(-1, 3) + 1
-    sources = [probe.ProbeSource("word2vec", "word2vec", True, vectors),
-               probe.ProbeSource("bert_layer_1", "bert", False, vectors * 2)]
+    sources = [
+        probe.ProbeSource("word2vec", "word2vec", True, vectors),
+        probe.ProbeSource("bert_layer_1", "bert", False, vectors * 2),
+    ]
     probe.write_projector(tmp_path, sources, occurrences)
     metadata = (tmp_path / "metadata.tsv").read_text().splitlines()
     assert metadata[0] == "word\tsense\tsentence"
-    assert metadata[1].split("\t") == [occurrences[0].word, occurrences[0].sense,
-                                       occurrences[0].text]
+    assert metadata[1].split("\t") == [
+        occurrences[0].word,
+        occurrences[0].sense,
+        occurrences[0].text,
+    ]
     assert len(metadata) == len(occurrences) + 1
     loaded = np.loadtxt(tmp_path / "vectors_bert_layer_1.tsv", delimiter="\t")
     np.testing.assert_allclose(loaded, vectors * 2, rtol=1e-5)
@@ -209,8 +258,18 @@ def test_projector_files(tmp_path, occurrences):
 
 
 def test_nearest_words():
-    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[START]", "[END]",
-                  "good", "great", "bad"]
+    vocabulary = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        "[START]",
+        "[END]",
+        "good",
+        "great",
+        "bad",
+    ]
     vectors = np.zeros((10, 2))
     vectors[:7] = [1.0, 0.0]  # reserved tokens pointing the same way are never neighbours
     vectors[7:] = [[1.0, 0.1], [1.0, 0.2], [-1.0, 0.0]]

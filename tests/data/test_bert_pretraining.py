@@ -9,14 +9,8 @@ from keras_bert_lab.data.bert_pretraining import (
     split_sentences,
 )
 from keras_bert_lab.data.pipelines import pretraining_dataset
-from keras_bert_lab.data.vocabulary import (
-    CLS_ID,
-    MASK_ID,
-    PAD_ID,
-    SEP_ID,
-    make_wordpiece_tokenizer,
-    train_word_vocabulary,
-)
+from keras_bert_lab.text.special_tokens import CLS_ID, MASK_ID, PAD_ID, SEP_ID
+from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary
 
 
 def numbered_documents(num_documents: int, num_sentences: int, seed: int = 0) -> list[str]:
@@ -156,7 +150,10 @@ def test_masked_lm_statistics():
     for _ in range(2):
         batches = list(dataset)
         features = {key: np.concatenate([f[key] for f, _ in batches]) for key in batches[0][0]}
-        labels = {key: np.concatenate([l[key] for _, l in batches]) for key in batches[0][1]}
+        labels = {
+            key: np.concatenate([batch_labels[key] for _, batch_labels in batches])
+            for key in batches[0][1]
+        }
         epochs.append((features, labels))
         np.testing.assert_array_equal(features["segment_ids"], examples["segment_ids"])
         np.testing.assert_array_equal(labels["nsp_labels"], examples["nsp_labels"])

@@ -14,15 +14,8 @@ from keras_bert_lab.data.pipelines import (
     pretraining_dataset,
     translation_dataset,
 )
-from keras_bert_lab.data.vocabulary import (
-    CLS_ID,
-    END_ID,
-    PAD_ID,
-    SEP_ID,
-    START_ID,
-    make_wordpiece_tokenizer,
-    train_wordpiece_vocabulary,
-)
+from keras_bert_lab.text.special_tokens import CLS_ID, END_ID, PAD_ID, SEP_ID, START_ID
+from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
 
 WORDS = "the a film was great bad actor plot I loved it hated boring . , ! ?".split()
 
@@ -39,8 +32,9 @@ def random_texts(num_texts: int, max_words: int, seed: int = 0) -> list[str]:
 @pytest.fixture(scope="module")
 def tokenizer():
     return make_wordpiece_tokenizer(
-        train_wordpiece_vocabulary(random_texts(200, 30) + ["Le chat est noir."] * 20, 200,
-                                   lowercase=True),
+        train_wordpiece_vocabulary(
+            random_texts(200, 30) + ["Le chat est noir."] * 20, 200, lowercase=True
+        ),
         lowercase=True,
     )
 
@@ -55,8 +49,15 @@ def test_classification_batches(tokenizer, bucket, bert_inputs):
     texts = random_texts(100, 40)
     labels = np.arange(100) % 2
     dataset = classification_dataset(
-        texts, labels, tokenizer, batch_size=8, sequence_length=32, shuffle=True, seed=0,
-        bucket=bucket, bert_inputs=bert_inputs,
+        texts,
+        labels,
+        tokenizer,
+        batch_size=8,
+        sequence_length=32,
+        shuffle=True,
+        seed=0,
+        bucket=bucket,
+        bert_inputs=bert_inputs,
     )
     batches = all_batches(dataset)
     expected_keys = {"token_ids", "segment_ids", "padding_mask"} if bert_inputs else {"token_ids"}
@@ -80,7 +81,13 @@ def test_classification_batches(tokenizer, bucket, bert_inputs):
 def test_classification_truncates_and_keeps_text_label_pairs(tokenizer):
     texts = ["great film", "boring plot " * 40]
     dataset = classification_dataset(
-        texts, [1, 0], tokenizer, batch_size=2, sequence_length=8, shuffle=False, bucket=False,
+        texts,
+        [1, 0],
+        tokenizer,
+        batch_size=2,
+        sequence_length=8,
+        shuffle=False,
+        bucket=False,
         bert_inputs=True,
     )
     ((features, labels),) = all_batches(dataset)
@@ -95,8 +102,14 @@ def test_classification_wraps_with_the_tokenizers_own_special_ids():
     vocabulary = ["[PAD]", "[unused0]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "great", "film"]
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
     dataset = classification_dataset(
-        ["Great film", "film"], [1, 0], tokenizer, batch_size=2, sequence_length=8,
-        shuffle=False, bucket=False, bert_inputs=True,
+        ["Great film", "film"],
+        [1, 0],
+        tokenizer,
+        batch_size=2,
+        sequence_length=8,
+        shuffle=False,
+        bucket=False,
+        bert_inputs=True,
     )
     ((features, _),) = all_batches(dataset)
     np.testing.assert_array_equal(features["token_ids"][:, :4], [[3, 6, 7, 4], [3, 7, 4, 0]])
@@ -110,8 +123,14 @@ def test_shuffle_is_seeded_and_changes_every_epoch(tokenizer):
 
     def make(seed):
         return classification_dataset(
-            texts, np.arange(64), tokenizer, batch_size=8, sequence_length=32, shuffle=True,
-            seed=seed, bucket=False,
+            texts,
+            np.arange(64),
+            tokenizer,
+            batch_size=8,
+            sequence_length=32,
+            shuffle=True,
+            seed=seed,
+            bucket=False,
         )
 
     dataset = make(seed=5)
@@ -123,8 +142,13 @@ def test_shuffle_is_seeded_and_changes_every_epoch(tokenizer):
 
 def test_drop_remainder_gives_full_batches(tokenizer):
     dataset = classification_dataset(
-        random_texts(50, 20), np.zeros(50), tokenizer, batch_size=8, sequence_length=32,
-        shuffle=True, drop_remainder=True,
+        random_texts(50, 20),
+        np.zeros(50),
+        tokenizer,
+        batch_size=8,
+        sequence_length=32,
+        shuffle=True,
+        drop_remainder=True,
     )
     assert all(len(labels) == 8 for _, labels in all_batches(dataset))
     assert dataset.element_spec[1].shape == (8,)
@@ -134,7 +158,12 @@ def test_bucketing_lowers_padding(tokenizer):
     texts = random_texts(400, 120)
     fractions = compare_bucketing(
         lambda bucket: classification_dataset(
-            texts, np.zeros(400), tokenizer, batch_size=16, sequence_length=128, shuffle=True,
+            texts,
+            np.zeros(400),
+            tokenizer,
+            batch_size=16,
+            sequence_length=128,
+            shuffle=True,
             bucket=bucket,
         )
     )
@@ -175,11 +204,17 @@ def test_translation_batches(tokenizer, bucket):
 def test_pretraining_batches(tokenizer):
     examples = make_pretraining_examples(
         ["I loved it. The plot was great. Boring actor.", "The film was bad! I hated it."] * 5,
-        tokenizer, sequence_length=16, seed=0,
+        tokenizer,
+        sequence_length=16,
+        seed=0,
     )
     dataset = pretraining_dataset(
-        examples, vocabulary_size=tokenizer.vocabulary_size(), batch_size=4, shuffle=True,
-        max_predictions=3, drop_remainder=True,
+        examples,
+        vocabulary_size=tokenizer.vocabulary_size(),
+        batch_size=4,
+        shuffle=True,
+        max_predictions=3,
+        drop_remainder=True,
     )
     features_spec, labels_spec = dataset.element_spec
     assert {key: (spec.shape, spec.dtype) for key, spec in features_spec.items()} == {
@@ -198,11 +233,13 @@ def test_pretraining_batches(tokenizer):
 
 def test_bad_arguments_are_rejected(tokenizer):
     with pytest.raises(ValueError, match="labels"):
-        classification_dataset(["a"], [0, 1], tokenizer, batch_size=2, sequence_length=8,
-                               shuffle=False)
+        classification_dataset(
+            ["a"], [0, 1], tokenizer, batch_size=2, sequence_length=8, shuffle=False
+        )
     with pytest.raises(ValueError, match="batch_size"):
-        classification_dataset(["a"], [0], tokenizer, batch_size=0, sequence_length=8,
-                               shuffle=False)
+        classification_dataset(
+            ["a"], [0], tokenizer, batch_size=0, sequence_length=8, shuffle=False
+        )
     with pytest.raises(ValueError, match="at least one text"):
         translation_dataset([], tokenizer, tokenizer, batch_size=2, max_length=8, shuffle=False)
 
@@ -224,8 +261,15 @@ def test_arbitrary_text_passes_through_every_pipeline(tokenizer, texts):
     # so it is left to the tests above to keep this one fast.
     sequence_length = 16
     batches = all_batches(
-        classification_dataset(texts, np.zeros(len(texts)), tokenizer, batch_size=4,
-                               sequence_length=sequence_length, shuffle=True, bert_inputs=True)
+        classification_dataset(
+            texts,
+            np.zeros(len(texts)),
+            tokenizer,
+            batch_size=4,
+            sequence_length=sequence_length,
+            shuffle=True,
+            bert_inputs=True,
+        )
     )
     assert sum(len(labels) for _, labels in batches) == len(texts)
     for features, _ in batches:
@@ -234,8 +278,7 @@ def test_arbitrary_text_passes_through_every_pipeline(tokenizer, texts):
 
     pairs = list(zip(texts, reversed(texts)))
     batches = all_batches(
-        translation_dataset(pairs, tokenizer, tokenizer, batch_size=4, max_length=10,
-                            shuffle=True)
+        translation_dataset(pairs, tokenizer, tokenizer, batch_size=4, max_length=10, shuffle=True)
     )
     assert sum(len(targets) for _, targets in batches) == len(texts)
     for features, targets in batches:
@@ -243,8 +286,9 @@ def test_arbitrary_text_passes_through_every_pipeline(tokenizer, texts):
         assert targets.shape[1] in bucket_lengths(10)
 
     documents = texts + ["I loved it. The plot was great.", "The film was bad! I hated it."]
-    examples = make_pretraining_examples(documents, tokenizer, sequence_length=sequence_length,
-                                         seed=0)
+    examples = make_pretraining_examples(
+        documents, tokenizer, sequence_length=sequence_length, seed=0
+    )
     num_examples = len(examples["nsp_labels"])
     assert num_examples > 0
     for key in ("token_ids", "segment_ids", "padding_mask"):

@@ -14,7 +14,8 @@ from keras_bert_lab.data.skipgrams import (
     subsampling_keep_probabilities,
     token_sequences,
 )
-from keras_bert_lab.data.vocabulary import PAD_ID, UNK_ID, make_wordpiece_tokenizer
+from keras_bert_lab.text.special_tokens import PAD_ID, UNK_ID
+from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer
 
 VOCABULARY = 200
 
@@ -49,9 +50,14 @@ TEXTS = [[10 + i for i in range(9)], [50 + i for i in range(3)], [90], [100 + i 
 
 @pytest.mark.parametrize("window", [1, 2, 4])
 def test_pairs_are_exactly_those_within_the_window(window):
-    dataset = skipgram_dataset(sequences_dataset(TEXTS), vocabulary_size=VOCABULARY,
-                               window_size=window, num_negatives=3, batch_size=7,
-                               shuffle_texts=2)
+    dataset = skipgram_dataset(
+        sequences_dataset(TEXTS),
+        vocabulary_size=VOCABULARY,
+        window_size=window,
+        num_negatives=3,
+        batch_size=7,
+        shuffle_texts=2,
+    )
     targets, contexts, _ = all_pairs(dataset)
     found = Counter(zip(targets.tolist(), contexts[:, 0].tolist()))
     assert found == expected_positive_pairs(TEXTS, window)
@@ -59,8 +65,9 @@ def test_pairs_are_exactly_those_within_the_window(window):
     assert distance.min() >= 1 and distance.max() <= window  # never across two texts
     # The closed form: sum over texts of 2wn - w(w+1) when n > w.
     counts = count_token_ids(sequences_dataset(TEXTS), VOCABULARY)
-    formula = sum(sum(min(i, window) + min(len(t) - 1 - i, window) for i in range(len(t)))
-                  for t in TEXTS)
+    formula = sum(
+        sum(min(i, window) + min(len(t) - 1 - i, window) for i in range(len(t))) for t in TEXTS
+    )
     assert len(targets) == formula
     if all(len(t) > window for t in TEXTS):
         assert expected_pair_count(counts, None, window, len(TEXTS)) == formula
@@ -68,8 +75,13 @@ def test_pairs_are_exactly_those_within_the_window(window):
 
 def test_negative_ratio_and_labels():
     num_negatives = 4
-    dataset = skipgram_dataset(sequences_dataset(TEXTS), vocabulary_size=VOCABULARY,
-                               window_size=2, num_negatives=num_negatives, batch_size=5)
+    dataset = skipgram_dataset(
+        sequences_dataset(TEXTS),
+        vocabulary_size=VOCABULARY,
+        window_size=2,
+        num_negatives=num_negatives,
+        batch_size=5,
+    )
     targets, contexts, labels = all_pairs(dataset)
     positives = len(targets)
     assert contexts.shape == (positives, 1 + num_negatives)
@@ -78,20 +90,33 @@ def test_negative_ratio_and_labels():
     assert negatives.min() >= FIRST_WORD_ID and negatives.max() < VOCABULARY
     np.testing.assert_array_equal(labels, np.eye(1 + num_negatives)[np.zeros(positives, int)])
     # Log-uniform: the most frequent ids (the smallest) are drawn most often.
-    many = all_pairs(skipgram_dataset(sequences_dataset(TEXTS * 40), vocabulary_size=VOCABULARY,
-                                      window_size=2, num_negatives=num_negatives,
-                                      batch_size=64))[1][:, 1:]
+    many = all_pairs(
+        skipgram_dataset(
+            sequences_dataset(TEXTS * 40),
+            vocabulary_size=VOCABULARY,
+            window_size=2,
+            num_negatives=num_negatives,
+            batch_size=64,
+        )
+    )[1][:, 1:]
     drawn = np.bincount(many.ravel(), minlength=VOCABULARY)
     assert drawn[FIRST_WORD_ID] > drawn[FIRST_WORD_ID + 20] > drawn[FIRST_WORD_ID + 150]
 
 
 def test_reserved_ids_are_dropped_before_windowing():
     texts = [[10, UNK_ID, 11, PAD_ID, 12]]
-    targets, contexts, _ = all_pairs(skipgram_dataset(
-        sequences_dataset(texts), vocabulary_size=VOCABULARY, window_size=1, num_negatives=1,
-        batch_size=8))
+    targets, contexts, _ = all_pairs(
+        skipgram_dataset(
+            sequences_dataset(texts),
+            vocabulary_size=VOCABULARY,
+            window_size=1,
+            num_negatives=1,
+            batch_size=8,
+        )
+    )
     assert Counter(zip(targets.tolist(), contexts[:, 0].tolist())) == expected_positive_pairs(
-        [[10, 11, 12]], 1)
+        [[10, 11, 12]], 1
+    )
 
 
 def test_subsampling_keeps_words_with_their_probability():
@@ -106,19 +131,33 @@ def test_subsampling_keeps_words_with_their_probability():
     keep = np.zeros(VOCABULARY, np.float32)
     keep[20:40] = 1.0  # keep only words 20-39
     texts = [list(range(10, 60))]
-    targets, contexts, _ = all_pairs(skipgram_dataset(
-        sequences_dataset(texts), vocabulary_size=VOCABULARY, window_size=2, num_negatives=1,
-        batch_size=16, keep_probabilities=keep))
+    targets, contexts, _ = all_pairs(
+        skipgram_dataset(
+            sequences_dataset(texts),
+            vocabulary_size=VOCABULARY,
+            window_size=2,
+            num_negatives=1,
+            batch_size=16,
+            keep_probabilities=keep,
+        )
+    )
     assert Counter(zip(targets.tolist(), contexts[:, 0].tolist())) == expected_positive_pairs(
-        [list(range(20, 40))], 2)
+        [list(range(20, 40))], 2
+    )
 
 
 def test_same_seed_same_pairs_and_new_draws_each_epoch():
     def first_epochs(seed):
         keep = np.full(VOCABULARY, 0.5, np.float32)
-        dataset = skipgram_dataset(sequences_dataset(TEXTS), vocabulary_size=VOCABULARY,
-                                   window_size=2, num_negatives=2, batch_size=6,
-                                   keep_probabilities=keep, seed=seed)
+        dataset = skipgram_dataset(
+            sequences_dataset(TEXTS),
+            vocabulary_size=VOCABULARY,
+            window_size=2,
+            num_negatives=2,
+            batch_size=6,
+            keep_probabilities=keep,
+            seed=seed,
+        )
         # Negatives come from a stateful op, seeded: the same in every process started with
         # this seed, but not across two datasets of one process; compare the positives.
         return [all_pairs(dataset)[1][:, 0] for _ in range(2)]
@@ -140,7 +179,12 @@ def test_token_sequences_and_counts():
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="must be >= 1"):
-        skipgram_dataset(sequences_dataset(TEXTS), vocabulary_size=VOCABULARY, window_size=0,
-                         num_negatives=1, batch_size=1)
+        skipgram_dataset(
+            sequences_dataset(TEXTS),
+            vocabulary_size=VOCABULARY,
+            window_size=0,
+            num_negatives=1,
+            batch_size=1,
+        )
     with pytest.raises(ValueError, match="threshold"):
         subsampling_keep_probabilities(np.ones(10), 0.0)

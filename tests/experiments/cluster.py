@@ -24,7 +24,10 @@ def start(module, args, log_path, env=None):
     log = open(log_path, "w")
     return subprocess.Popen(
         [sys.executable, "-m", f"experiments.{module}", *args],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env or environment(),
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env or environment(),
     )
 
 
@@ -33,12 +36,15 @@ def start_cluster(module, args, log_dir, num_workers=2):
     addresses = [f"127.0.0.1:{port}" for port in free_local_ports(num_workers)]
     workers = []
     for index in range(num_workers):
-        tf_config = {"cluster": {"worker": addresses},
-                     "task": {"type": "worker", "index": index}}
-        workers.append(start(
-            module, args, Path(log_dir) / f"worker{index}.log",
-            environment(TF_CONFIG=json.dumps(tf_config)),
-        ))
+        tf_config = {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}
+        workers.append(
+            start(
+                module,
+                args,
+                Path(log_dir) / f"worker{index}.log",
+                environment(TF_CONFIG=json.dumps(tf_config)),
+            )
+        )
     return workers
 
 

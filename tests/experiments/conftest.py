@@ -14,9 +14,7 @@ NEUTRAL = ["the", "film", "plot", "actor", "scene", "was", "and", "a", "story"]
 def _review(rng, sentiment_words):
     words = rng.choices(NEUTRAL, k=12) + rng.choices(sentiment_words, k=3)
     rng.shuffle(words)
-    return " ".join(words).capitalize() + ". It <br /><br />" + rng.choice(
-        sentiment_words
-    ) + " it."
+    return " ".join(words).capitalize() + ". It <br /><br />" + rng.choice(sentiment_words) + " it."
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +34,7 @@ def tiny_imdb_dir(tmp_path_factory):
     unsup.mkdir()
     for index in range(40):
         words = POSITIVE if index % 2 else NEGATIVE
-        (unsup / f"{index}_0.txt").write_text(
-            " ".join(_review(rng, words) for _ in range(3))
-        )
+        (unsup / f"{index}_0.txt").write_text(" ".join(_review(rng, words) for _ in range(3)))
     return root
 
 
@@ -47,13 +43,21 @@ def tiny_fra_eng_dir(tmp_path_factory):
     """`<dir>/fra-eng.zip` holding `fra.txt` with a few dozen pairs."""
     root = tmp_path_factory.mktemp("fra_eng_data")
     pairs = [
-        ("Go.", "Va !"), ("Hi.", "Salut !"), ("Run!", "Cours !"),
-        ("I see.", "Je vois."), ("I'm sure.", "J'en suis sûr."),
-        ("Thank you.", "Merci."), ("I won.", "J'ai gagné."),
-        ("It's me.", "C'est moi."), ("Come in.", "Entrez."),
-        ("I'm cold.", "J'ai froid."), ("We lost.", "Nous avons perdu."),
-        ("Be nice.", "Sois gentil."), ("He ran.", "Il a couru."),
-        ("I know.", "Je sais."), ("Help me.", "Aide-moi."),
+        ("Go.", "Va !"),
+        ("Hi.", "Salut !"),
+        ("Run!", "Cours !"),
+        ("I see.", "Je vois."),
+        ("I'm sure.", "J'en suis sûr."),
+        ("Thank you.", "Merci."),
+        ("I won.", "J'ai gagné."),
+        ("It's me.", "C'est moi."),
+        ("Come in.", "Entrez."),
+        ("I'm cold.", "J'ai froid."),
+        ("We lost.", "Nous avons perdu."),
+        ("Be nice.", "Sois gentil."),
+        ("He ran.", "Il a couru."),
+        ("I know.", "Je sais."),
+        ("Help me.", "Aide-moi."),
     ]
     lines = [f"{en}\t{fr}\tCC-BY 2.0 (France)" for en, fr in pairs * 4]
     with zipfile.ZipFile(root / "fra-eng.zip", "w") as archive:
@@ -72,17 +76,36 @@ def hugging_face_bert_dir(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("hf_bert")
     words = sorted(set(POSITIVE + NEGATIVE + NEUTRAL + ["it", "."]))
-    vocabulary = ["[PAD]", "[unused0]", "[unused1]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
-                  *words, *"<>/", "br"]
+    vocabulary = [
+        "[PAD]",
+        "[unused0]",
+        "[unused1]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        *words,
+        *"<>/",
+        "br",
+    ]
     hidden, intermediate, layers, positions = 16, 32, 2, 64
     (root / "vocab.txt").write_text("\n".join(vocabulary) + "\n")
     (root / "tokenizer_config.json").write_text('{"do_lower_case": true}')
-    (root / "config.json").write_text(json.dumps({
-        "model_type": "bert", "vocab_size": len(vocabulary), "hidden_size": hidden,
-        "num_hidden_layers": layers, "num_attention_heads": 2,
-        "intermediate_size": intermediate, "max_position_embeddings": positions,
-        "type_vocab_size": 2, "hidden_act": "gelu",
-    }))
+    (root / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "bert",
+                "vocab_size": len(vocabulary),
+                "hidden_size": hidden,
+                "num_hidden_layers": layers,
+                "num_attention_heads": 2,
+                "intermediate_size": intermediate,
+                "max_position_embeddings": positions,
+                "type_vocab_size": 2,
+                "hidden_act": "gelu",
+            }
+        )
+    )
     rng = np.random.default_rng(0)
 
     def random(*shape):
@@ -93,13 +116,19 @@ def hugging_face_bert_dir(tmp_path_factory):
         "embeddings.word_embeddings.weight": (len(vocabulary), hidden),
         "embeddings.position_embeddings.weight": (positions, hidden),
         "embeddings.token_type_embeddings.weight": (2, hidden),
-        "embeddings.LayerNorm.weight": (hidden,), "embeddings.LayerNorm.bias": (hidden,),
-        "pooler.dense.weight": (hidden, hidden), "pooler.dense.bias": (hidden,),
+        "embeddings.LayerNorm.weight": (hidden,),
+        "embeddings.LayerNorm.bias": (hidden,),
+        "pooler.dense.weight": (hidden, hidden),
+        "pooler.dense.bias": (hidden,),
     }
     for i in range(layers):
         prefix = f"encoder.layer.{i}."
-        for name in ("attention.self.query", "attention.self.key", "attention.self.value",
-                     "attention.output.dense"):
+        for name in (
+            "attention.self.query",
+            "attention.self.key",
+            "attention.self.value",
+            "attention.output.dense",
+        ):
             shapes[prefix + name + ".weight"] = (hidden, hidden)
             shapes[prefix + name + ".bias"] = (hidden,)
         shapes[prefix + "intermediate.dense.weight"] = (intermediate, hidden)

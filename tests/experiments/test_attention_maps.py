@@ -7,14 +7,11 @@ from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
 from experiments import attention_maps
-from keras_bert_lab.data.vocabulary import (
-    RESERVED_TOKENS,
-    make_wordpiece_tokenizer,
-    train_wordpiece_vocabulary,
-)
+from keras_bert_lab.export.raw_text import raw_text_classifier
 from keras_bert_lab.models.bert import BertClassifier, BertEncoder
-from keras_bert_lab.models.serving import raw_text_classifier
-from keras_bert_lab.models.translator import TranslationPipeline, Translator
+from keras_bert_lab.models.translator.model import TranslationPipeline, Translator
+from keras_bert_lab.text.special_tokens import RESERVED_TOKENS
+from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
 
 SENTENCES = ["The cast was great.", "He wore a cast on his arm."]
 
@@ -44,17 +41,30 @@ def test_smoke_run_draws_every_layer_and_the_head_summary(tmp_path):
 
     events = event_accumulator.EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
     events.Reload()
-    assert {"attention/sentence_1/layer_1", "attention/sentence_4/layer_2",
-            "head_summary/sentence_1"} <= set(events.Tags()["tensors"])
+    assert {
+        "attention/sentence_1/layer_1",
+        "attention/sentence_4/layer_2",
+        "head_summary/sentence_1",
+    } <= set(events.Tags()["tensors"])
 
 
 def test_saved_bert_with_given_sentences_and_a_split_word(tmp_path):
     pieces = train_wordpiece_vocabulary(SENTENCES * 20, 60, lowercase=True)
-    encoder = BertEncoder(len(pieces), num_layers=1, num_heads=2, hidden_dim=8,
-                          intermediate_dim=16, max_sequence_length=32, dropout=0.0)
-    model = raw_text_classifier(BertClassifier(encoder),
-                                make_wordpiece_tokenizer(pieces, lowercase=True),
-                                sequence_length=32, bert_inputs=True)
+    encoder = BertEncoder(
+        len(pieces),
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=8,
+        intermediate_dim=16,
+        max_sequence_length=32,
+        dropout=0.0,
+    )
+    model = raw_text_classifier(
+        BertClassifier(encoder),
+        make_wordpiece_tokenizer(pieces, lowercase=True),
+        sequence_length=32,
+        bert_inputs=True,
+    )
     model.save(tmp_path / "bert.keras")
     flags = ["--bert", str(tmp_path / "bert.keras"), "--head-summary", "Great"]
     for sentence in SENTENCES:
@@ -88,24 +98,36 @@ def test_bad_flags_are_one_clear_line(tmp_path, capsys, flags, message):
 def test_translator_cross_attention(tmp_path):
     french = "le chat dort sur lit".split()
     english = "the cat sleeps on bed".split()
-    translator = Translator(len(RESERVED_TOKENS) + 5, len(RESERVED_TOKENS) + 5,
-                            sequence_length=8, num_layers=2, hidden_dim=8, num_heads=2,
-                            intermediate_dim=16, dropout=0.0)
+    translator = Translator(
+        len(RESERVED_TOKENS) + 5,
+        len(RESERVED_TOKENS) + 5,
+        sequence_length=8,
+        num_layers=2,
+        hidden_dim=8,
+        num_heads=2,
+        intermediate_dim=16,
+        dropout=0.0,
+    )
     pipeline = TranslationPipeline(
         translator,
         make_wordpiece_tokenizer(list(RESERVED_TOKENS) + french, lowercase=True),
         make_wordpiece_tokenizer(list(RESERVED_TOKENS) + english, lowercase=False),
     )
     pipeline.save(tmp_path / "translation_pipeline.keras")
-    records = run(tmp_path, "--translator", str(tmp_path), "--sentence", "Le chat dort",
-                  "--sentence", "sur le lit")["sentences"]
+    records = run(
+        tmp_path,
+        "--translator",
+        str(tmp_path),
+        "--sentence",
+        "Le chat dort",
+        "--sentence",
+        "sur le lit",
+    )["sentences"]
     run_dir = tmp_path / "attention_maps" / "cpu"
-    assert [r["source_tokens"] for r in records] == [["le", "chat", "dort"],
-                                                    ["sur", "le", "lit"]]
+    assert [r["source_tokens"] for r in records] == [["le", "chat", "dort"], ["sur", "le", "lit"]]
     for record in records:
         # The text of the greedy output whose attention is drawn.
-        assert record["translation"] == pipeline.translate([record["sentence"]],
-                                                           method="greedy")[0]
+        assert record["translation"] == pipeline.translate([record["sentence"]], method="greedy")[0]
         assert len(record["files"]) == 2 and record["files"][0].startswith("cross_attention/")
         with Image.open(run_dir / record["files"][1]) as image:
             assert image.format == "PNG"

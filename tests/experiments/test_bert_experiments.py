@@ -13,21 +13,34 @@ from tensorboard.backend.event_processing import event_accumulator
 
 from experiments import bert_imdb, bert_pretrain
 from keras_bert_lab.analysis.loading import load_bert
-from keras_bert_lab.data.vocabulary import bert_special_ids
-from keras_bert_lab.training.pretraining import load_pretrained_encoder
+from keras_bert_lab.tasks.pretraining import load_pretrained_encoder
+from keras_bert_lab.text.special_tokens import bert_special_ids
 from tests.experiments import cluster
 
 
 def smoke_args(data_dir, logdir, *extra):
-    return ["--preset", "smoke", "--data-dir", str(data_dir), "--logdir",
-            str(logdir), "--quiet", *extra]
+    return [
+        "--preset",
+        "smoke",
+        "--data-dir",
+        str(data_dir),
+        "--logdir",
+        str(logdir),
+        "--quiet",
+        *extra,
+    ]
 
 
 def test_pretrain_then_fine_tune(tiny_imdb_dir, tmp_path):
     pretrained = bert_pretrain.main(smoke_args(tiny_imdb_dir, tmp_path))
     metrics = pretrained["metrics"]
-    for key in ("validation_mlm_accuracy", "validation_nsp_accuracy",
-                "validation_mlm_loss", "validation_nsp_loss", "optimizer_steps"):
+    for key in (
+        "validation_mlm_accuracy",
+        "validation_nsp_accuracy",
+        "validation_mlm_loss",
+        "validation_nsp_loss",
+        "optimizer_steps",
+    ):
         assert metrics[key] is not None, key
     pretrain_dir = tmp_path / "bert_pretrain" / "smoke"
     events = event_accumulator.EventAccumulator(str(pretrain_dir / "train"))
@@ -42,14 +55,19 @@ def test_pretrain_then_fine_tune(tiny_imdb_dir, tmp_path):
     run_dir = tmp_path / "bert_imdb" / "smoke"
     script = textwrap.dedent(f"""
         import keras, numpy as np, tensorflow as tf
-        import keras_bert_lab.models.bert, keras_bert_lab.models.serving
+        import keras_bert_lab.models.bert, keras_bert_lab.export.raw_text
         model = keras.saving.load_model({str(run_dir / "model.keras")!r})
         probabilities = np.asarray(model(tf.constant(["Superb!", "", "dull " * 500])))
         assert probabilities.shape == (3, 2) and np.isfinite(probabilities).all()
         print("RAW STRINGS OK")
     """)
-    process = subprocess.run([sys.executable, "-c", script], capture_output=True,
-                             text=True, timeout=300, env=cluster.environment())
+    process = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=cluster.environment(),
+    )
     assert "RAW STRINGS OK" in process.stdout, process.stderr[-3000:]
 
 
@@ -57,10 +75,18 @@ def test_second_phase_goes_on_at_a_longer_length(tiny_imdb_dir, tmp_path):
     bert_pretrain.main(smoke_args(tiny_imdb_dir, tmp_path))
     first_dir = tmp_path / "bert_pretrain" / "smoke"
     first, first_vocabulary = load_pretrained_encoder(first_dir)
-    bert_pretrain.main(smoke_args(
-        tiny_imdb_dir, tmp_path, "--init-from", str(first_dir), "--run-name", "long",
-        "--set", "sequence_length=48",
-    ))
+    bert_pretrain.main(
+        smoke_args(
+            tiny_imdb_dir,
+            tmp_path,
+            "--init-from",
+            str(first_dir),
+            "--run-name",
+            "long",
+            "--set",
+            "sequence_length=48",
+        )
+    )
     second, second_vocabulary = load_pretrained_encoder(tmp_path / "bert_pretrain" / "long")
     assert second_vocabulary == first_vocabulary
     assert (first.max_sequence_length, second.max_sequence_length) == (32, 48)
@@ -71,15 +97,14 @@ def test_second_phase_goes_on_at_a_longer_length(tiny_imdb_dir, tmp_path):
 
 def test_second_phase_needs_a_finished_first_one(tiny_imdb_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        bert_pretrain.main(smoke_args(tiny_imdb_dir, tmp_path, "--init-from",
-                                      str(tmp_path / "missing")))
+        bert_pretrain.main(
+            smoke_args(tiny_imdb_dir, tmp_path, "--init-from", str(tmp_path / "missing"))
+        )
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(errors) == 1 and "missing has no encoder.keras" in errors[0]
 
 
-def test_fine_tuning_without_a_pretrained_encoder_is_a_clear_error(
-    tiny_imdb_dir, tmp_path, capsys
-):
+def test_fine_tuning_without_a_pretrained_encoder_is_a_clear_error(tiny_imdb_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         bert_imdb.main(smoke_args(tiny_imdb_dir, tmp_path))
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
@@ -87,25 +112,42 @@ def test_fine_tuning_without_a_pretrained_encoder_is_a_clear_error(
 
 
 def test_from_scratch_under_mirrored(tiny_imdb_dir, tmp_path):
-    results = bert_imdb.main(smoke_args(
-        tiny_imdb_dir, tmp_path, "--no-pretrain", "--strategy", "mirrored",
-        "--cpu-devices", "2",
-    ))
+    results = bert_imdb.main(
+        smoke_args(
+            tiny_imdb_dir,
+            tmp_path,
+            "--no-pretrain",
+            "--strategy",
+            "mirrored",
+            "--cpu-devices",
+            "2",
+        )
+    )
     assert results["replicas"] == 2 and results["start_point"] == "scratch"
 
 
 def test_pretraining_under_mirrored(tiny_imdb_dir, tmp_path):
-    results = bert_pretrain.main(smoke_args(
-        tiny_imdb_dir, tmp_path, "--strategy", "mirrored", "--cpu-devices", "2",
-    ))
+    results = bert_pretrain.main(
+        smoke_args(
+            tiny_imdb_dir,
+            tmp_path,
+            "--strategy",
+            "mirrored",
+            "--cpu-devices",
+            "2",
+        )
+    )
     assert results["replicas"] == 2
     assert results["metrics"]["optimizer_steps"] > 0
 
 
-@pytest.mark.parametrize("module, extra", [
-    ("bert_pretrain", []),
-    ("bert_imdb", ["--no-pretrain"]),
-])
+@pytest.mark.parametrize(
+    "module, extra",
+    [
+        ("bert_pretrain", []),
+        ("bert_imdb", ["--no-pretrain"]),
+    ],
+)
 def test_multi_worker_cluster_of_two_processes(tiny_imdb_dir, tmp_path, module, extra):
     workers = cluster.start_cluster(
         module,
@@ -127,17 +169,25 @@ def test_hugging_face_folder_loads_with_its_own_vocabulary(hugging_face_bert_dir
     assert bert_special_ids(tokenizer) == (4, 5)
     backbone = keras_hub.models.BertBackbone.from_preset(str(hugging_face_bert_dir))
     token_ids = np.asarray([[4, 20, 9, 5, 0], [4, 11, 5, 0, 0]], np.int32)
-    batch = {"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids),
-             "padding_mask": token_ids != 0}
+    batch = {
+        "token_ids": token_ids,
+        "segment_ids": np.zeros_like(token_ids),
+        "padding_mask": token_ids != 0,
+    }
     ours, theirs = encoder(batch), backbone(batch)
     for key in ("sequence_output", "pooled_output"):
         np.testing.assert_allclose(ours[key], theirs[key], atol=1e-5)
 
 
 def test_fine_tune_from_a_hugging_face_folder(tiny_imdb_dir, hugging_face_bert_dir, tmp_path):
-    results = bert_imdb.main(smoke_args(
-        tiny_imdb_dir, tmp_path, "--init-from", str(hugging_face_bert_dir),
-    ))
+    results = bert_imdb.main(
+        smoke_args(
+            tiny_imdb_dir,
+            tmp_path,
+            "--init-from",
+            str(hugging_face_bert_dir),
+        )
+    )
     assert results["start_point"] == str(hugging_face_bert_dir)
     assert results["metrics"]["test_examples"] == 80
     model = keras.saving.load_model(tmp_path / "bert_imdb" / "smoke" / "model.keras")
@@ -147,7 +197,8 @@ def test_fine_tune_from_a_hugging_face_folder(tiny_imdb_dir, hugging_face_bert_d
 
 def test_unknown_init_from_is_a_clear_error(tiny_imdb_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        bert_imdb.main(smoke_args(tiny_imdb_dir, tmp_path, "--init-from",
-                                  str(tmp_path / "no_such_folder")))
+        bert_imdb.main(
+            smoke_args(tiny_imdb_dir, tmp_path, "--init-from", str(tmp_path / "no_such_folder"))
+        )
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(errors) == 1 and "--init-from" in errors[0] and "no_such_folder" in errors[0]

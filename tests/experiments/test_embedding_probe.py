@@ -9,14 +9,14 @@ from matplotlib.image import imread
 
 from experiments import embedding_probe, word2vec_imdb
 from keras_bert_lab.analysis import probe
-from keras_bert_lab.data.vocabulary import (
+from keras_bert_lab.export.raw_text import raw_text_classifier
+from keras_bert_lab.models.bert import BertClassifier, BertEncoder
+from keras_bert_lab.models.lstm import build_lstm_classifier
+from keras_bert_lab.text.vocabulary import (
     make_wordpiece_tokenizer,
     train_word_vocabulary,
     train_wordpiece_vocabulary,
 )
-from keras_bert_lab.models.bert import BertClassifier, BertEncoder
-from keras_bert_lab.models.lstm import build_lstm_classifier
-from keras_bert_lab.models.serving import raw_text_classifier
 
 TEXTS = [o.text for o in probe.load_probe_set()]
 
@@ -26,8 +26,15 @@ def run_probe(logdir, *flags):
 
 
 def tiny_encoder(vocabulary_size):
-    return BertEncoder(vocabulary_size, num_layers=2, num_heads=2, hidden_dim=16,
-                       intermediate_dim=32, max_sequence_length=64, dropout=0.0)
+    return BertEncoder(
+        vocabulary_size,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=64,
+        dropout=0.0,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,18 +42,25 @@ def saved_runs(tiny_imdb_dir, tmp_path_factory):
     """A word2vec smoke run, an LSTM and a BERT raw-text classifier, a bare BERT encoder and
     its vocabulary file."""
     root = tmp_path_factory.mktemp("runs")
-    word2vec_imdb.main(["--preset", "smoke", "--data-dir", str(tiny_imdb_dir),
-                        "--logdir", str(root), "--quiet"])
+    word2vec_imdb.main(
+        ["--preset", "smoke", "--data-dir", str(tiny_imdb_dir), "--logdir", str(root), "--quiet"]
+    )
     words = train_word_vocabulary(TEXTS, 500, lowercase=True)
-    lstm = raw_text_classifier(build_lstm_classifier(len(words), 8, 4, pooling="mean"),
-                               make_wordpiece_tokenizer(words, lowercase=True),
-                               sequence_length=64, bert_inputs=False)
+    lstm = raw_text_classifier(
+        build_lstm_classifier(len(words), 8, 4, pooling="mean"),
+        make_wordpiece_tokenizer(words, lowercase=True),
+        sequence_length=64,
+        bert_inputs=False,
+    )
     (root / "lstm").mkdir()
     lstm.save(root / "lstm" / "model.keras")
     pieces = train_wordpiece_vocabulary(TEXTS, 400, lowercase=True)
-    bert = raw_text_classifier(BertClassifier(tiny_encoder(len(pieces))),
-                               make_wordpiece_tokenizer(pieces, lowercase=True),
-                               sequence_length=64, bert_inputs=True)
+    bert = raw_text_classifier(
+        BertClassifier(tiny_encoder(len(pieces))),
+        make_wordpiece_tokenizer(pieces, lowercase=True),
+        sequence_length=64,
+        bert_inputs=True,
+    )
     bert.save(root / "bert.keras")
     tiny_encoder(len(pieces)).save(root / "encoder.keras")
     (root / "vocabulary.txt").write_text("".join(token + "\n" for token in pieces))
@@ -59,8 +73,14 @@ def test_smoke_run_on_tiny_random_models(tmp_path):
     sources = results["sources"]
     assert json.loads((run_dir / "results.json").read_text())["sources"] == sources
     assert list(sources) == [
-        "word2vec", "lstm_embedding", "lstm_layer_1", "lstm_layer_2", "bert_token_embedding",
-        "bert_embeddings", "bert_layer_1", "bert_layer_2",
+        "word2vec",
+        "lstm_embedding",
+        "lstm_layer_1",
+        "lstm_layer_2",
+        "bert_token_embedding",
+        "bert_embeddings",
+        "bert_layer_1",
+        "bert_layer_2",
     ]
     assert results["sentences"] == 220 and results["words"] == 22
     for name, row in sources.items():
@@ -79,15 +99,25 @@ def test_smoke_run_on_tiny_random_models(tmp_path):
 
 def test_probe_of_saved_runs(saved_runs, tmp_path):
     results = run_probe(
-        tmp_path, "--preset", "cpu",
-        "--word2vec", str(saved_runs / "word2vec_imdb" / "smoke"),
-        "--lstm", str(saved_runs / "lstm"),
-        "--bert", str(saved_runs / "bert.keras"),
+        tmp_path,
+        "--preset",
+        "cpu",
+        "--word2vec",
+        str(saved_runs / "word2vec_imdb" / "smoke"),
+        "--lstm",
+        str(saved_runs / "lstm"),
+        "--bert",
+        str(saved_runs / "bert.keras"),
     )
     sources = results["sources"]
     assert list(sources) == [
-        "word2vec", "lstm_embedding", "lstm_layer_1", "bert_token_embedding",
-        "bert_embeddings", "bert_layer_1", "bert_layer_2",
+        "word2vec",
+        "lstm_embedding",
+        "lstm_layer_1",
+        "bert_token_embedding",
+        "bert_embeddings",
+        "bert_layer_1",
+        "bert_layer_2",
     ]
     # The tiny IMDB knows "plot" and "scene" but not "bank": [UNK] in every sentence.
     assert "bank" in sources["word2vec"]["unknown_words"]
@@ -98,8 +128,9 @@ def test_probe_of_saved_runs(saved_runs, tmp_path):
     run_dir = saved_runs / "word2vec_imdb" / "smoke"
     vocabulary = (run_dir / "vocabulary.txt").read_text().splitlines()
     table = np.load(run_dir / "vectors.npy")
-    projected = np.loadtxt(tmp_path / "embedding_probe" / "cpu" / "projector"
-                           / "vectors_word2vec.tsv", delimiter="\t")
+    projected = np.loadtxt(
+        tmp_path / "embedding_probe" / "cpu" / "projector" / "vectors_word2vec.tsv", delimiter="\t"
+    )
     np.testing.assert_allclose(projected[0], table[vocabulary.index("plot")], rtol=1e-5)
 
 
@@ -109,8 +140,9 @@ def test_bert_encoder_file_with_its_vocabulary(saved_runs, tmp_path, capsys):
         run_probe(tmp_path, "--bert", encoder)
     assert exit_info.value.code == 2
     assert "has no tokenizer: give its WordPiece vocabulary file" in capsys.readouterr().err
-    results = run_probe(tmp_path, "--bert", encoder,
-                        "--bert-vocabulary", str(saved_runs / "vocabulary.txt"))
+    results = run_probe(
+        tmp_path, "--bert", encoder, "--bert-vocabulary", str(saved_runs / "vocabulary.txt")
+    )
     assert list(results["sources"])[-1] == "bert_layer_2"
 
 

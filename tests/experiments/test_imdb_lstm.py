@@ -18,8 +18,16 @@ from tests.experiments import cluster
 
 
 def smoke_args(data_dir, logdir, *extra):
-    return ["--preset", "smoke", "--data-dir", str(data_dir), "--logdir",
-            str(logdir), "--quiet", *extra]
+    return [
+        "--preset",
+        "smoke",
+        "--data-dir",
+        str(data_dir),
+        "--logdir",
+        str(logdir),
+        "--quiet",
+        *extra,
+    ]
 
 
 def scalar_tags(folder):
@@ -33,12 +41,25 @@ def test_smoke_run_trains_logs_saves_and_reloads(tiny_imdb_dir, tmp_path):
     run_dir = tmp_path / "imdb_lstm" / "smoke"
     on_disk = json.loads((run_dir / "results.json").read_text())
     assert on_disk["metrics"] == results["metrics"]
-    for key in ("test_accuracy", "test_f1", "validation_accuracy", "parameters",
-                "train_examples_per_second", "optimizer_steps"):
+    for key in (
+        "test_accuracy",
+        "test_f1",
+        "validation_accuracy",
+        "parameters",
+        "train_examples_per_second",
+        "optimizer_steps",
+    ):
         assert on_disk["metrics"][key] is not None, key
     assert on_disk["metrics"]["test_examples"] == 80
-    for key in ("config", "data_source", "strategy", "replicas", "wall_time_seconds",
-                "git_commit", "command"):
+    for key in (
+        "config",
+        "data_source",
+        "strategy",
+        "replicas",
+        "wall_time_seconds",
+        "git_commit",
+        "command",
+    ):
         assert key in on_disk, key
     assert on_disk["replicas"] == 1
 
@@ -54,7 +75,7 @@ def test_smoke_run_trains_logs_saves_and_reloads(tiny_imdb_dir, tmp_path):
     # SavedModel export does too, with the same probabilities.
     script = textwrap.dedent(f"""
         import keras, numpy as np, tensorflow as tf
-        import keras_bert_lab.models.serving
+        import keras_bert_lab.export.raw_text
         texts = tf.constant(["A wonderful, moving film.", "Awful and boring."])
         model = keras.saving.load_model({str(run_dir / "model.keras")!r})
         probabilities = np.asarray(model(texts))
@@ -64,8 +85,13 @@ def test_smoke_run_trains_logs_saves_and_reloads(tiny_imdb_dir, tmp_path):
         np.testing.assert_allclose(probabilities.sum(-1), 1, atol=1e-6)
         print("RAW STRINGS OK")
     """)
-    process = subprocess.run([sys.executable, "-c", script], capture_output=True,
-                             text=True, timeout=300, env=cluster.environment())
+    process = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=cluster.environment(),
+    )
     assert "RAW STRINGS OK" in process.stdout, process.stderr[-3000:]
 
 
@@ -81,8 +107,7 @@ def test_mirrored_over_two_logical_cpus(tiny_imdb_dir, tmp_path):
     "flags, message",
     [
         (["--strategy", "horovod"], "invalid choice: 'horovod'"),
-        (["--strategy", "mirrored", "--global-batch-size", "7"],
-         "does not divide over 2 replicas"),
+        (["--strategy", "mirrored", "--global-batch-size", "7"], "does not divide over 2 replicas"),
         (["--set", "lstm_unit=4"], "expected FIELD=VALUE with FIELD one of"),
         (["--set", "lstm_units=many"], "lstm_units takes a int"),
     ],
@@ -91,14 +116,18 @@ def test_bad_flags_are_one_clear_line(tiny_imdb_dir, tmp_path, capsys, flags, me
     with pytest.raises(SystemExit) as exit_info:
         imdb_lstm.main(smoke_args(tiny_imdb_dir, tmp_path, *flags))
     assert exit_info.value.code == 2
-    error_lines = [line for line in capsys.readouterr().err.splitlines()
-                   if line.startswith("imdb_lstm") or "error:" in line]
+    error_lines = [
+        line
+        for line in capsys.readouterr().err.splitlines()
+        if line.startswith("imdb_lstm") or "error:" in line
+    ]
     assert len(error_lines) == 1 and message in error_lines[0], error_lines
 
 
 def test_multi_worker_cluster_of_two_processes(tiny_imdb_dir, tmp_path):
     workers = cluster.start_cluster(
-        "imdb_lstm", smoke_args(tiny_imdb_dir, tmp_path / "logs", "--strategy", "multi_worker"),
+        "imdb_lstm",
+        smoke_args(tiny_imdb_dir, tmp_path / "logs", "--strategy", "multi_worker"),
         tmp_path,
     )
     try:
@@ -139,15 +168,23 @@ def test_sigkill_mid_epoch_then_resume_finishes_with_the_same_steps(tiny_imdb_di
     assert f"Resuming from step {killed_at} of 540" in log
     results = json.loads((tmp_path / "imdb_lstm/smoke/results.json").read_text())
     assert results["metrics"]["optimizer_steps"] == 540
-    print(f"killed at step {killed_at}; resumed run took {resumed_seconds:.1f} s; "
-          f"test accuracy {results['metrics']['test_accuracy']:.3f}")
+    print(
+        f"killed at step {killed_at}; resumed run took {resumed_seconds:.1f} s; "
+        f"test accuracy {results['metrics']['test_accuracy']:.3f}"
+    )
 
 
-def test_a_dead_worker_fails_the_cluster_quickly_and_a_restart_resumes(
-    tiny_imdb_dir, tmp_path
-):
-    args = smoke_args(tiny_imdb_dir, tmp_path / "logs", "--strategy", "multi_worker",
-                      "--epochs", "40", "--checkpoint-every", "5")
+def test_a_dead_worker_fails_the_cluster_quickly_and_a_restart_resumes(tiny_imdb_dir, tmp_path):
+    args = smoke_args(
+        tiny_imdb_dir,
+        tmp_path / "logs",
+        "--strategy",
+        "multi_worker",
+        "--epochs",
+        "40",
+        "--checkpoint-every",
+        "5",
+    )
     checkpoints = tmp_path / "logs/imdb_lstm/smoke/checkpoints"
     workers = cluster.start_cluster("imdb_lstm", args, tmp_path)
     try:
@@ -190,8 +227,9 @@ def test_embeddings_start_from_word2vec(tiny_imdb_dir, tmp_path, frozen):
     vectors = np.load(word2vec_dir / "vectors.npy")
     extra = ["--init-embeddings", str(word2vec_dir)] + (["--freeze-embeddings"] if frozen else [])
     results = imdb_lstm.main(smoke_args(tiny_imdb_dir, tmp_path, *extra))
-    assert results["model"] == ("BiLSTM + word2vec (frozen)" if frozen
-                                else "BiLSTM + word2vec (fine-tuned)")
+    assert results["model"] == (
+        "BiLSTM + word2vec (frozen)" if frozen else "BiLSTM + word2vec (fine-tuned)"
+    )
     model = keras.saving.load_model(tmp_path / "imdb_lstm" / "smoke" / "model.keras")
     table = np.asarray(model.classifier.get_layer("token_embedding").embeddings)
     assert table.shape == vectors.shape

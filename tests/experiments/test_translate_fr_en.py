@@ -11,20 +11,22 @@ import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
 from experiments import translate_fr_en
-from keras_bert_lab.data.vocabulary import (
-    END_ID,
-    PAD_ID,
-    RESERVED_TOKENS,
-    detokenize_to_text,
-    make_wordpiece_tokenizer,
-)
-from keras_bert_lab.training.translation import ids_to_text
+from keras_bert_lab.tasks.translation import ids_to_text
+from keras_bert_lab.text.detokenize import detokenize_to_text
+from keras_bert_lab.text.special_tokens import END_ID, PAD_ID, RESERVED_TOKENS
+from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer
 from tests.experiments import cluster
 
 METRICS = (
-    "test_bleu_greedy", "test_bleu_beam", "test_chrf_greedy", "test_chrf_beam",
-    "validation_loss", "validation_accuracy", "parameters",
-    "train_examples_per_second", "optimizer_steps",
+    "test_bleu_greedy",
+    "test_bleu_beam",
+    "test_chrf_greedy",
+    "test_chrf_beam",
+    "validation_loss",
+    "validation_accuracy",
+    "parameters",
+    "train_examples_per_second",
+    "optimizer_steps",
     "decode_greedy_cached_sentences_per_second",
     "decode_greedy_cached_tokens_per_second",
     "decode_greedy_uncached_sentences_per_second",
@@ -35,19 +37,24 @@ METRICS = (
 
 
 def smoke_args(data_dir, logdir, *extra):
-    return ["--preset", "smoke", "--data-dir", str(data_dir), "--logdir",
-            str(logdir), "--quiet", *extra]
+    return [
+        "--preset",
+        "smoke",
+        "--data-dir",
+        str(data_dir),
+        "--logdir",
+        str(logdir),
+        "--quiet",
+        *extra,
+    ]
 
 
 def summaries(folder):
     """`{tag: plugin name}` of the TensorBoard events in `folder`."""
-    events = event_accumulator.EventAccumulator(
-        str(folder), size_guidance={"tensors": 0}
-    )
+    events = event_accumulator.EventAccumulator(str(folder), size_guidance={"tensors": 0})
     events.Reload()
     return {
-        tag: events.SummaryMetadata(tag).plugin_data.plugin_name
-        for tag in events.Tags()["tensors"]
+        tag: events.SummaryMetadata(tag).plugin_data.plugin_name for tag in events.Tags()["tensors"]
     }
 
 
@@ -63,8 +70,15 @@ def assert_complete_results(run_dir, results, replicas):
     assert on_disk["replicas"] == replicas
     assert on_disk["bleu_greedy"].startswith("BLEU = ")
     assert len(on_disk["examples"]) == 2
-    for key in ("config", "data_source", "strategy", "wall_time_seconds",
-                "git_commit", "command", "history"):
+    for key in (
+        "config",
+        "data_source",
+        "strategy",
+        "wall_time_seconds",
+        "git_commit",
+        "command",
+        "history",
+    ):
         assert key in on_disk, key
     assert (run_dir / "translation_pipeline.keras").is_file()
     assert (run_dir / "saved_model" / "saved_model.pb").is_file()
@@ -94,7 +108,7 @@ def test_smoke_run_trains_logs_saves_and_reloads(tiny_fra_eng_dir, tmp_path):
     # sources included.
     script = textwrap.dedent(f"""
         import keras, tensorflow as tf
-        import keras_bert_lab.models.translator
+        import keras_bert_lab.models.translator.model
         texts = ["Je vois.", "J'ai froid.", "", "Je sais " * 3000]
         pipeline = keras.saving.load_model({str(run_dir / "translation_pipeline.keras")!r})
         greedy = pipeline.translate(texts, method="greedy")
@@ -109,15 +123,19 @@ def test_smoke_run_trains_logs_saves_and_reloads(tiny_fra_eng_dir, tmp_path):
         assert served(exported.greedy, []) == []
         print("RAW STRINGS OK", greedy)
     """)
-    process = subprocess.run([sys.executable, "-c", script], capture_output=True,
-                             text=True, timeout=300, env=cluster.environment())
+    process = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=cluster.environment(),
+    )
     assert "RAW STRINGS OK" in process.stdout, process.stderr[-3000:]
 
 
 def test_mirrored_over_two_logical_cpus(tiny_fra_eng_dir, tmp_path):
     results = translate_fr_en.main(
-        smoke_args(tiny_fra_eng_dir, tmp_path, "--strategy", "mirrored",
-                   "--cpu-devices", "2")
+        smoke_args(tiny_fra_eng_dir, tmp_path, "--strategy", "mirrored", "--cpu-devices", "2")
     )
     assert results["strategy"] == "mirrored"
     assert results["hparams"]["global_batch_size"] == 16
@@ -143,9 +161,35 @@ def test_multi_worker_cluster_of_two_processes(tiny_fra_eng_dir, tmp_path):
 
 
 def test_in_graph_detokenization_matches_the_python_rules():
-    words = ["I", "'", "m", "sure", ".", "well", "-", "known", "3", "5", ",",
-             '"', "hi", "(", ")", "##s", "Tom", "’", "été", "?", "$", "!",
-             "%", "¿", ":", "…", "##"]
+    words = [
+        "I",
+        "'",
+        "m",
+        "sure",
+        ".",
+        "well",
+        "-",
+        "known",
+        "3",
+        "5",
+        ",",
+        '"',
+        "hi",
+        "(",
+        ")",
+        "##s",
+        "Tom",
+        "’",
+        "été",
+        "?",
+        "$",
+        "!",
+        "%",
+        "¿",
+        ":",
+        "…",
+        "##",
+    ]
     vocabulary = list(RESERVED_TOKENS) + words
     tokenizer = make_wordpiece_tokenizer(vocabulary, lowercase=False)
     rng = np.random.default_rng(0)
@@ -162,10 +206,13 @@ def test_in_graph_detokenization_matches_the_python_rules():
     # Python rules (a documented difference): leave it out here.
     bare = vocabulary.index("##")
     rows[(rows == bare) & (np.arange(12) > 0)] = vocabulary.index("hi")
-    rows[0] = [vocabulary.index(w) for w in
-               ["I", "'", "m", '"', "well", "-", "known", '"', "3", ",", "5", "."]]
+    rows[0] = [
+        vocabulary.index(w)
+        for w in ["I", "'", "m", '"', "well", "-", "known", '"', "3", ",", "5", "."]
+    ]
     expected = [detokenize_to_text(tokenizer, row) for row in rows]
-    got = [text.decode("utf-8") for text in
-           ids_to_text(tokenizer, tf.constant(rows, tf.int32)).numpy()]
+    got = [
+        text.decode("utf-8") for text in ids_to_text(tokenizer, tf.constant(rows, tf.int32)).numpy()
+    ]
     assert got[0] == expected[0] == 'I\'m "well-known" 3,5.'
     assert got == expected

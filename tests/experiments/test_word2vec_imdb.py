@@ -19,8 +19,17 @@ def test_smoke_run_trains_on_train_and_unlabelled_text_only(tiny_imdb_dir, tmp_p
     for review in (data_dir / "aclImdb" / "test").glob("*/*.txt"):
         review.write_text(review.read_text() + f" {TEST_ONLY_WORD}" * 5)
 
-    results = word2vec_imdb.main(["--preset", "smoke", "--data-dir", str(data_dir),
-                                  "--logdir", str(tmp_path / "logs"), "--quiet"])
+    results = word2vec_imdb.main(
+        [
+            "--preset",
+            "smoke",
+            "--data-dir",
+            str(data_dir),
+            "--logdir",
+            str(tmp_path / "logs"),
+            "--quiet",
+        ]
+    )
     run_dir = tmp_path / "logs" / "word2vec_imdb" / "smoke"
     metrics = json.loads((run_dir / "results.json").read_text())["metrics"]
     assert metrics == results["metrics"]

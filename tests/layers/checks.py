@@ -13,9 +13,7 @@ def as_list(outputs):
 
 def assert_all_close(actual, expected, atol):
     for a, e in zip(as_list(actual), as_list(expected), strict=True):
-        np.testing.assert_allclose(
-            a.astype("float32"), e.astype("float32"), atol=atol, rtol=0
-        )
+        np.testing.assert_allclose(a.astype("float32"), e.astype("float32"), atol=atol, rtol=0)
 
 
 def rebuild(layer, config_overrides=None, call=None):
@@ -65,13 +63,9 @@ def check_mirrored_strategy(layer, call):
 def check_gradients(layer, call):
     """Every trainable weight receives a non-zero gradient."""
     with tf.GradientTape() as tape:
-        outputs = [o for o in tf.nest.flatten(call(layer, training=True))
-                   if o.dtype.is_floating]
+        outputs = [o for o in tf.nest.flatten(call(layer, training=True)) if o.dtype.is_floating]
         # A random projection, so no gradient cancels by symmetry.
-        loss = sum(
-            tf.reduce_sum(o * tf.random.stateless_normal(o.shape, (1, 2)))
-            for o in outputs
-        )
+        loss = sum(tf.reduce_sum(o * tf.random.stateless_normal(o.shape, (1, 2))) for o in outputs)
     gradients = tape.gradient(loss, layer.trainable_weights)
     assert layer.trainable_weights
     for weight, gradient in zip(layer.trainable_weights, gradients):

@@ -12,8 +12,7 @@ SHAPE = (8, 4, 128, 128)  # 524,288 elements, one attention-weights tensor.
 def _dropped(rate, jit_compile, shape=SHAPE, seed=3):
     layer = Dropout(rate, seed=seed)
     inputs = tf.ones(shape)
-    run = tf.function(lambda: layer(inputs, training=True),
-                      jit_compile=jit_compile)
+    run = tf.function(lambda: layer(inputs, training=True), jit_compile=jit_compile)
     return np.asarray(run())
 
 
@@ -25,8 +24,7 @@ def test_drops_the_rate_and_keeps_the_expectation(rate, jit_compile):
     # Binomial standard deviation sqrt(rate (1 - rate) / n) < 7e-4.
     assert abs(kept.mean() - (1 - rate)) < 4e-3
     threshold = round(rate * 2**16)
-    np.testing.assert_allclose(outputs[kept], 2**16 / (2**16 - threshold),
-                               rtol=1e-6)
+    np.testing.assert_allclose(outputs[kept], 2**16 / (2**16 - threshold), rtol=1e-6)
     # The scale uses the rounded rate: E[output] = input exactly, so the
     # mean only carries the sampling noise.
     assert abs(outputs.mean() - 1) < 4e-3 / (1 - rate)
@@ -47,8 +45,9 @@ def test_decisions_are_independent_across_positions(jit_compile):
 
 def test_odd_sizes_and_dynamic_shapes():
     layer = Dropout(0.3, seed=1)
-    run = tf.function(lambda x: layer(x, training=True),
-                      input_signature=[tf.TensorSpec([None, None], "float32")])
+    run = tf.function(
+        lambda x: layer(x, training=True), input_signature=[tf.TensorSpec([None, None], "float32")]
+    )
     outputs = np.asarray(run(tf.ones((3, 7))))
     assert outputs.shape == (3, 7)
     assert set(np.unique(outputs)) <= {0.0, np.float32(2**16 / (2**16 - 19661))}
@@ -68,8 +67,7 @@ def test_inference_and_edge_rates():
     for rate in (0.0, 0.1):
         np.testing.assert_array_equal(Dropout(rate)(inputs), inputs)
     np.testing.assert_array_equal(Dropout(0.0)(inputs, training=True), inputs)
-    np.testing.assert_array_equal(Dropout(1.0)(inputs, training=True),
-                                  np.zeros((4, 6), "float32"))
+    np.testing.assert_array_equal(Dropout(1.0)(inputs, training=True), np.zeros((4, 6), "float32"))
 
 
 def test_mixed_precision_keeps_the_dtype():
@@ -112,8 +110,7 @@ def test_config_round_trip_and_noise_shape_error():
     layer = Dropout(0.2, seed=5, name="drop")
     clone = Dropout.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
-    restored = keras.saving.deserialize_keras_object(
-        keras.saving.serialize_keras_object(layer))
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert isinstance(restored, Dropout) and restored.rate == 0.2
     with pytest.raises(ValueError, match="noise_shape is not supported"):
         Dropout(0.2, noise_shape=(1, 3))

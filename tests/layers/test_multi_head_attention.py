@@ -15,13 +15,9 @@ def random(*shape, seed=0):
 
 def paired_layers(**kwargs):
     """Our layer and Keras' with identical weights."""
-    reference = keras.layers.MultiHeadAttention(
-        HEADS, HIDDEN // HEADS, **kwargs
-    )
+    reference = keras.layers.MultiHeadAttention(HEADS, HIDDEN // HEADS, **kwargs)
     ours = MultiHeadAttention(HEADS, HIDDEN // HEADS, **kwargs)
-    query, value = random(BATCH, QUERY_LENGTH, HIDDEN), random(
-        BATCH, KEY_LENGTH, HIDDEN, seed=1
-    )
+    query, value = random(BATCH, QUERY_LENGTH, HIDDEN), random(BATCH, KEY_LENGTH, HIDDEN, seed=1)
     reference(query, value)
     ours(query, value)
     checks.copy_attention_weights(ours, reference)
@@ -51,13 +47,9 @@ def test_parity_with_keras_multi_head_attention(masking):
     if masking in ("causal", "all"):
         kwargs["use_causal_mask"] = True
     if masking in ("padding", "all"):
-        kwargs["value_mask"] = np.array(
-            [[True] * QUERY_LENGTH, [True] * 3 + [False] * 2]
-        )
+        kwargs["value_mask"] = np.array([[True] * QUERY_LENGTH, [True] * 3 + [False] * 2])
     ours_out, ours_weights = ours(query, value, return_attention_scores=True, **kwargs)
-    ref_out, ref_weights = reference(
-        query, value, return_attention_scores=True, **kwargs
-    )
+    ref_out, ref_weights = reference(query, value, return_attention_scores=True, **kwargs)
     difference = np.abs(np.asarray(ours_out) - np.asarray(ref_out)).max()
     assert difference <= 1e-5, difference
     np.testing.assert_allclose(ours_weights, ref_weights, atol=1e-6)
@@ -102,9 +94,7 @@ def test_attention_rows_sum_to_one_and_skip_padded_keys():
 def test_padding_does_not_change_real_positions():
     ours, _, query, value = paired_layers()
     padded_value = np.concatenate([value, random(BATCH, 3, HIDDEN, seed=9)], axis=1)
-    mask = np.concatenate(
-        [np.ones((BATCH, KEY_LENGTH), bool), np.zeros((BATCH, 3), bool)], axis=1
-    )
+    mask = np.concatenate([np.ones((BATCH, KEY_LENGTH), bool), np.zeros((BATCH, 3), bool)], axis=1)
     unpadded = ours(query, value)
     padded = ours(query, padded_value, value_mask=mask)
     np.testing.assert_allclose(padded, unpadded, atol=1e-6)
@@ -136,8 +126,12 @@ def test_masks_combine_as_logical_and():
     value_mask = np.ones((BATCH, QUERY_LENGTH), bool)
     value_mask[:, 0] = False
     _, weights = ours(
-        query, query, attention_mask=attention_mask, value_mask=value_mask,
-        use_causal_mask=True, return_attention_scores=True,
+        query,
+        query,
+        attention_mask=attention_mask,
+        value_mask=value_mask,
+        use_causal_mask=True,
+        return_attention_scores=True,
     )
     weights = np.asarray(weights)
     allowed = np.tril(np.ones((QUERY_LENGTH, QUERY_LENGTH), bool))
@@ -157,7 +151,10 @@ def test_masked_positions_stay_finite_in_half_precision(policy):
     value_mask = np.zeros((BATCH, QUERY_LENGTH), bool)
     value_mask[:, 0] = True
     output, weights = layer(
-        query, query, value_mask=value_mask, use_causal_mask=True,
+        query,
+        query,
+        value_mask=value_mask,
+        use_causal_mask=True,
         return_attention_scores=True,
     )
     assert np.isfinite(np.asarray(output, "float32")).all()
@@ -173,8 +170,11 @@ def test_cached_self_attention_equals_full_sequence():
     for step in range(QUERY_LENGTH):
         step_input = query[:, step : step + 1]
         output, cache = ours(
-            step_input, step_input, use_causal_mask=True,
-            cache=cache, cache_update_index=step,
+            step_input,
+            step_input,
+            use_causal_mask=True,
+            cache=cache,
+            cache_update_index=step,
         )
         np.testing.assert_allclose(output[:, 0], full[:, step], atol=1e-5)
 
@@ -205,8 +205,10 @@ def test_layer_contract():
 
     def call(layer, training=None):
         return layer(
-            tf.constant(query), tf.constant(value),
-            value_mask=tf.constant(value_mask), training=training,
+            tf.constant(query),
+            tf.constant(value),
+            value_mask=tf.constant(value_mask),
+            training=training,
         )
 
     checks.check_layer_contract(MultiHeadAttention(HEADS, HIDDEN // HEADS), call)

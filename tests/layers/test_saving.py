@@ -22,9 +22,7 @@ def build_model_with_every_layer():
     decoded = layers.TokenAndPositionEmbedding(
         50, 16, 16, position_encoding="sinusoidal", scale_token_embeddings=True
     )(target)
-    decoded = layers.TransformerDecoderBlock(4, 32, normalize_first=True)(
-        decoded, encoded
-    )
+    decoded = layers.TransformerDecoderBlock(4, 32, normalize_first=True)(decoded, encoded)
     positions = layers.PositionEmbedding(16)(decoded)
     positions = positions + layers.SinusoidalPositionEncoding()(decoded)
     attended = layers.MultiHeadAttention(2, 8)(decoded + positions, encoded)

@@ -33,5 +33,5 @@ def test_start_index_gives_later_positions():
 def test_layer_contract():
     layer = SinusoidalPositionEncoding()
     inputs = tf.random.stateless_normal((2, 9, 12), (0, 1))
-    checks.check_layer_contract(layer, lambda l, training=None: l(inputs))
+    checks.check_layer_contract(layer, lambda built, training=None: built(inputs))
     assert not layer.weights

@@ -77,10 +77,12 @@ def test_layer_contract(position_encoding):
     token_ids, segment_ids = tf.constant(TOKEN_IDS), tf.constant(SEGMENT_IDS)
     checks.check_layer_contract(
         TokenAndPositionEmbedding(
-            10, 8, 6, position_encoding=position_encoding, num_segments=2,
+            10,
+            8,
+            6,
+            position_encoding=position_encoding,
+            num_segments=2,
             use_layer_norm=True,
         ),
-        lambda layer, training=None: layer(
-            token_ids, segment_ids=segment_ids, training=training
-        ),
+        lambda layer, training=None: layer(token_ids, segment_ids=segment_ids, training=training),
     )

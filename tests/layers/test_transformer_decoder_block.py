@@ -22,12 +22,8 @@ def inputs_and_masks():
 
 
 def copy_keras_hub_decoder_weights(ours, reference):
-    checks.copy_attention_weights(
-        ours.self_attention_layer, reference._self_attention_layer
-    )
-    checks.copy_attention_weights(
-        ours.cross_attention_layer, reference._cross_attention_layer
-    )
+    checks.copy_attention_weights(ours.self_attention_layer, reference._self_attention_layer)
+    checks.copy_attention_weights(ours.cross_attention_layer, reference._cross_attention_layer)
     for our_layer, reference_layer in [
         (ours.self_attention_layer_norm, reference._self_attention_layer_norm),
         (ours.cross_attention_layer_norm, reference._cross_attention_layer_norm),
@@ -41,19 +37,22 @@ def copy_keras_hub_decoder_weights(ours, reference):
 @pytest.mark.parametrize("normalize_first", [False, True])
 def test_parity_with_keras_hub_transformer_decoder(normalize_first):
     decoder, encoder, decoder_mask, encoder_mask = inputs_and_masks()
-    kwargs = dict(intermediate_dim=INTERMEDIATE, num_heads=HEADS,
-                  normalize_first=normalize_first)
+    kwargs = dict(intermediate_dim=INTERMEDIATE, num_heads=HEADS, normalize_first=normalize_first)
     reference = keras_hub.layers.TransformerDecoder(**kwargs)
     reference(decoder, encoder)
     ours = TransformerDecoderBlock(**kwargs)
     ours(decoder, encoder)
     copy_keras_hub_decoder_weights(ours, reference)
     expected = reference(
-        decoder, encoder, decoder_padding_mask=decoder_mask,
+        decoder,
+        encoder,
+        decoder_padding_mask=decoder_mask,
         encoder_padding_mask=encoder_mask,
     )
     actual = ours(
-        decoder, encoder, decoder_padding_mask=decoder_mask,
+        decoder,
+        encoder,
+        decoder_padding_mask=decoder_mask,
         encoder_padding_mask=encoder_mask,
     )
     difference = np.abs(np.asarray(actual) - np.asarray(expected)).max()
@@ -70,9 +69,7 @@ def test_causal_and_encoder_padding():
     np.testing.assert_allclose(changed[:, :4], base[:, :4], atol=1e-5)
     padded_encoder = encoder.copy()
     padded_encoder[1, 5:] = 100.0  # padded positions: ignored
-    ignored = np.asarray(
-        block(decoder, padded_encoder, encoder_padding_mask=encoder_mask)
-    )
+    ignored = np.asarray(block(decoder, padded_encoder, encoder_padding_mask=encoder_mask))
     np.testing.assert_allclose(ignored, base, atol=1e-5)
 
 
@@ -99,7 +96,9 @@ def test_returns_self_and_cross_attention_weights():
     block = TransformerDecoderBlock(HEADS, INTERMEDIATE)
     decoder, encoder, _, encoder_mask = inputs_and_masks()
     _, weights = block(
-        decoder, encoder, encoder_padding_mask=encoder_mask,
+        decoder,
+        encoder,
+        encoder_padding_mask=encoder_mask,
         return_attention_scores=True,
     )
     assert weights["self_attention"].shape == (BATCH, HEADS, TARGET, TARGET)
@@ -118,13 +117,14 @@ def test_needs_encoder_sequence_or_cache():
 
 
 def test_layer_contract():
-    decoder, encoder, decoder_mask, encoder_mask = (
-        tf.constant(a) for a in inputs_and_masks()
-    )
+    decoder, encoder, decoder_mask, encoder_mask = (tf.constant(a) for a in inputs_and_masks())
     checks.check_layer_contract(
         TransformerDecoderBlock(HEADS, INTERMEDIATE, dropout=0.1, activation="gelu"),
         lambda layer, training=None: layer(
-            decoder, encoder, decoder_padding_mask=decoder_mask,
-            encoder_padding_mask=encoder_mask, training=False,
+            decoder,
+            encoder,
+            decoder_padding_mask=decoder_mask,
+            encoder_padding_mask=encoder_mask,
+            training=False,
         ),
     )

@@ -14,9 +14,7 @@ def random(*shape, seed=0):
 
 
 def copy_keras_hub_encoder_weights(ours, reference):
-    checks.copy_attention_weights(
-        ours.self_attention_layer, reference._self_attention_layer
-    )
+    checks.copy_attention_weights(ours.self_attention_layer, reference._self_attention_layer)
     for our_layer, reference_layer in [
         (ours.self_attention_layer_norm, reference._self_attention_layer_norm),
         (ours.feedforward.intermediate_dense, reference._feedforward_intermediate_dense),
@@ -34,8 +32,12 @@ def test_parity_with_keras_hub_transformer_encoder(normalize_first, activation):
     padding_mask[1, 4:] = False
     attention_mask = np.random.default_rng(1).random((BATCH, LENGTH, LENGTH)) > 0.3
     attention_mask[:, :, 0] = True
-    kwargs = dict(intermediate_dim=INTERMEDIATE, num_heads=HEADS,
-                  activation=activation, normalize_first=normalize_first)
+    kwargs = dict(
+        intermediate_dim=INTERMEDIATE,
+        num_heads=HEADS,
+        activation=activation,
+        normalize_first=normalize_first,
+    )
     reference = keras_hub.layers.TransformerEncoder(**kwargs)
     reference(inputs)
     ours = TransformerEncoderBlock(**kwargs)
@@ -66,19 +68,25 @@ def test_key_value_computes_only_the_given_positions(normalize_first):
     attention_mask = np.random.default_rng(1).random((BATCH, LENGTH, LENGTH)) > 0.3
     attention_mask[:, :, 0] = True
     positions = [[0, 3], [2, 2]]
-    full, full_weights = block(inputs, padding_mask=padding_mask,
-                               attention_mask=attention_mask, return_attention_scores=True)
+    full, full_weights = block(
+        inputs,
+        padding_mask=padding_mask,
+        attention_mask=attention_mask,
+        return_attention_scores=True,
+    )
     rows = np.asarray(positions)[:, :, None]
     some, some_weights = block(
-        np.take_along_axis(inputs, rows, axis=1), padding_mask=padding_mask,
+        np.take_along_axis(inputs, rows, axis=1),
+        padding_mask=padding_mask,
         attention_mask=np.take_along_axis(attention_mask, rows, axis=1),
-        key_value=inputs, return_attention_scores=True,
+        key_value=inputs,
+        return_attention_scores=True,
     )
     assert some.shape == (BATCH, 2, HIDDEN)
-    np.testing.assert_allclose(some, np.take_along_axis(np.asarray(full), rows, axis=1),
-                               atol=1e-5)
+    np.testing.assert_allclose(some, np.take_along_axis(np.asarray(full), rows, axis=1), atol=1e-5)
     np.testing.assert_allclose(
-        some_weights, np.take_along_axis(np.asarray(full_weights), rows[:, None], axis=2),
+        some_weights,
+        np.take_along_axis(np.asarray(full_weights), rows[:, None], axis=2),
         atol=1e-6,
     )
 
@@ -101,12 +109,13 @@ def test_layer_contract(normalize_first):
     padding_mask = tf.constant(np.arange(LENGTH)[None, :] < [[LENGTH], [3]])
     checks.check_layer_contract(
         TransformerEncoderBlock(
-            HEADS, INTERMEDIATE, dropout=0.1, activation="gelu",
+            HEADS,
+            INTERMEDIATE,
+            dropout=0.1,
+            activation="gelu",
             normalize_first=normalize_first,
         ),
-        lambda layer, training=None: layer(
-            inputs, padding_mask=padding_mask, training=False
-        ),
+        lambda layer, training=None: layer(inputs, padding_mask=padding_mask, training=False),
     )
 
 

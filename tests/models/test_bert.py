@@ -93,9 +93,7 @@ def test_named_configs():
     assert BERT_CONFIGS["base"] == dict(
         num_layers=12, hidden_dim=768, num_heads=12, intermediate_dim=3072
     )
-    encoder = BertEncoder.from_config_name(
-        "tiny", vocabulary_size=100, max_sequence_length=32
-    )
+    encoder = BertEncoder.from_config_name("tiny", vocabulary_size=100, max_sequence_length=32)
     config = encoder.get_config()
     sizes = [config[k] for k in ("num_layers", "hidden_dim", "num_heads")]
     assert sizes == [2, 128, 2]
@@ -118,8 +116,11 @@ def test_extend_positions_keeps_the_function_on_short_sequences():
     learned = np.asarray(encoder.embeddings.position_embedding.position_embeddings)
     table = np.asarray(extended.embeddings.position_embedding.position_embeddings)
     np.testing.assert_array_equal(table, np.concatenate([learned, learned, learned[:3]]))
-    assert extended(make_batch([2 * MAX_LENGTH], 2 * MAX_LENGTH))[
-        "sequence_output"].shape == (1, 2 * MAX_LENGTH, HIDDEN)
+    assert extended(make_batch([2 * MAX_LENGTH], 2 * MAX_LENGTH))["sequence_output"].shape == (
+        1,
+        2 * MAX_LENGTH,
+        HIDDEN,
+    )
     with pytest.raises(ValueError, match="below the encoder's 16 positions"):
         extend_positions(encoder, MAX_LENGTH - 1)
 
@@ -139,9 +140,7 @@ def test_padding_does_not_change_real_positions():
         np.asarray(expected["sequence_output"])[real],
         atol=1e-5,
     )
-    np.testing.assert_allclose(
-        actual["pooled_output"], expected["pooled_output"], atol=1e-5
-    )
+    np.testing.assert_allclose(actual["pooled_output"], expected["pooled_output"], atol=1e-5)
 
 
 def test_layer_outputs_expose_every_layer_and_attention_map():
@@ -151,9 +150,7 @@ def test_layer_outputs_expose_every_layer_and_attention_map():
     assert outputs["embedding_output"].shape == (2, 5, HIDDEN)
     assert len(outputs["encoder_layer_outputs"]) == LAYERS
     assert len(outputs["attention_weights"]) == LAYERS
-    for hidden, weights in zip(
-        outputs["encoder_layer_outputs"], outputs["attention_weights"]
-    ):
+    for hidden, weights in zip(outputs["encoder_layer_outputs"], outputs["attention_weights"]):
         assert hidden.shape == (2, 5, HIDDEN)
         assert weights.shape == (2, HEADS, 5, 5)
         np.testing.assert_allclose(np.sum(weights, -1), 1.0, atol=1e-5)
@@ -217,7 +214,8 @@ def test_pruned_last_layer_gives_the_full_encoders_outputs():
     pretrainer = BertPretrainer(encoder)
     expected = {
         "mlm_logits": pretrainer.masked_lm_head(
-            full["sequence_output"], features["mask_positions"]),
+            full["sequence_output"], features["mask_positions"]
+        ),
         "nsp_logits": pretrainer.next_sentence_dense(full["pooled_output"]),
     }
     actual = pretrainer(features)
@@ -256,24 +254,21 @@ def test_mlm_projection_is_tied_to_token_embeddings():
     encoder = make_encoder()
     pretrainer = BertPretrainer(encoder)
     # The only [vocabulary, hidden] matrix is the token embedding.
-    matrices = [
-        w for w in pretrainer.weights
-        if sorted(w.shape) == sorted((VOCABULARY, HIDDEN))
-    ]
+    matrices = [w for w in pretrainer.weights if sorted(w.shape) == sorted((VOCABULARY, HIDDEN))]
     assert matrices == [encoder.token_embedding.embeddings]
     assert len({id(w) for w in pretrainer.weights}) == len(pretrainer.weights)
 
     batch = make_batch([6, 6], 6)
-    unused_id = next(
-        i for i in range(4, VOCABULARY) if i not in batch["token_ids"]
-    )
+    unused_id = next(i for i in range(4, VOCABULARY) if i not in batch["token_ids"])
     features = pretraining_features(batch, [[1, 4], [2, 3]])
     before = np.asarray(pretrainer(features)["mlm_logits"])
     table = encoder.token_embedding.embeddings
     # (Not a constant shift: the MLM LayerNorm output has zero mean.)
-    table.assign(tf.tensor_scatter_nd_add(
-        table, [[unused_id]], tf.random.stateless_normal((1, HIDDEN), (1, 2))
-    ))
+    table.assign(
+        tf.tensor_scatter_nd_add(
+            table, [[unused_id]], tf.random.stateless_normal((1, HIDDEN), (1, 2))
+        )
+    )
     after = np.asarray(pretrainer(features)["mlm_logits"])
     # The row of a token absent from the input only acts as an output row.
     changed = np.abs(after - before).max(axis=(0, 1)) > 1e-6
@@ -337,10 +332,7 @@ def test_gradients_reach_every_trainable_weight():
     }
     with tf.GradientTape() as tape:
         terms = objectives.bert_pretraining(labels, pretrainer(features, training=True))
-        loss = sum(
-            terms[name].total / terms[name].count
-            for name in ("mlm_loss", "nsp_loss")
-        )
+        loss = sum(terms[name].total / terms[name].count for name in ("mlm_loss", "nsp_loss"))
     weights = pretrainer.trainable_weights
     gradients = tape.gradient(loss, weights)
     assert len(weights) == 5 + 16 * LAYERS + 2 + 5 + 2
@@ -361,12 +353,13 @@ def test_classifier_from_pretrained_and_from_scratch():
     assert logits.shape == (2, 3) and logits.dtype == "float32"
     # Inference: dropout off, logits from the pre-trained pooled output.
     pooled = encoder(batch)["pooled_output"]
-    np.testing.assert_allclose(
-        logits, classifier.logits_dense(pooled), atol=1e-6
-    )
+    np.testing.assert_allclose(logits, classifier.logits_dense(pooled), atol=1e-6)
 
     scratch = BertClassifier.from_config_name(
-        "tiny", vocabulary_size=VOCABULARY, max_sequence_length=8, num_classes=4,
+        "tiny",
+        vocabulary_size=VOCABULARY,
+        max_sequence_length=8,
+        num_classes=4,
         num_layers=1,
     )
     assert scratch.encoder.num_layers == 1 and scratch.encoder.hidden_dim == 128
@@ -434,10 +427,7 @@ def test_pretrainer_saves_and_reloads(tmp_path):
     assert reloaded.get_config() == pretrainer.get_config()
     assert max_difference(reloaded(features), expected) == 0
     # Still tied after reloading.
-    assert (
-        reloaded.masked_lm_head.token_embedding
-        is reloaded.encoder.token_embedding
-    )
+    assert reloaded.masked_lm_head.token_embedding is reloaded.encoder.token_embedding
 
 
 def test_classifier_saves_and_reloads(tmp_path):
@@ -490,7 +480,8 @@ def test_convert_keras_hub_bert_parity(
         np.asarray(actual["pooled_output"]) - np.asarray(expected["pooled_output"])
     ).max()
     assert sequence_difference <= 1e-4 and pooled_difference <= 1e-4, (
-        sequence_difference, pooled_difference,
+        sequence_difference,
+        pooled_difference,
     )
 
 
@@ -534,7 +525,10 @@ def test_load_pretrained_minilm_matches_keras_hub():
     }
     expected, actual = backbone(batch), encoder(batch)
     real = batch["padding_mask"].astype(bool)
-    assert np.abs(
-        np.asarray(actual["sequence_output"]) - np.asarray(expected["sequence_output"])
-    )[real].max() <= 1e-4
+    assert (
+        np.abs(np.asarray(actual["sequence_output"]) - np.asarray(expected["sequence_output"]))[
+            real
+        ].max()
+        <= 1e-4
+    )
     assert max_difference(actual["pooled_output"], expected["pooled_output"]) <= 1e-4

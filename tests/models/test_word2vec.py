@@ -16,8 +16,10 @@ def numpy(variable):
 
 
 def batch():
-    return {"target": np.array([7, 9, 20]),
-            "context": np.array([[8, 30, 31], [10, 7, 12], [21, 39, 7]])}
+    return {
+        "target": np.array([7, 9, 20]),
+        "context": np.array([[8, 30, 31], [10, 7, 12], [21, 39, 7]]),
+    }
 
 
 def test_logits_are_dot_products_of_target_and_context_vectors():
@@ -70,11 +72,14 @@ def test_save_and_reload(tmp_path):
 def test_training_brings_co_occurring_words_together():
     # Words 7-11 only ever appear together, as do words 12-16.
     rng = np.random.default_rng(0)
-    texts = [rng.choice(np.arange(7, 12) if i % 2 else np.arange(12, 17), 12).tolist()
-             for i in range(200)]
+    texts = [
+        rng.choice(np.arange(7, 12) if i % 2 else np.arange(12, 17), 12).tolist()
+        for i in range(200)
+    ]
     sequences = tf.data.Dataset.from_tensor_slices(tf.ragged.constant(texts, dtype=tf.int32))
-    dataset = skipgram_dataset(sequences, vocabulary_size=17, window_size=2, num_negatives=3,
-                               batch_size=256, seed=1)
+    dataset = skipgram_dataset(
+        sequences, vocabulary_size=17, window_size=2, num_negatives=3, batch_size=256, seed=1
+    )
     model = Word2Vec(17, DIM)
     optimizer = keras.optimizers.Adam(0.05)
 

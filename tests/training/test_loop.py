@@ -4,7 +4,8 @@ import pytest
 import tensorflow as tf
 
 from keras_bert_lab.models.lstm import build_lstm_classifier
-from keras_bert_lab.training import objectives, strategy as strategies
+from keras_bert_lab.training import objectives
+from keras_bert_lab.training import strategy as strategies
 from keras_bert_lab.training.loop import ClusterError, DistributedTrainer
 
 VOCABULARY, GLOBAL_BATCH = 40, 16
@@ -18,16 +19,21 @@ def dataset(num_examples=64, seed=0):
     return tf.data.Dataset.from_tensor_slices(({"token_ids": token_ids}, labels))
 
 
-def make_trainer(strategy, run_dir, initial_weights=None, learning_rate=0.1,
-                 optimizer=keras.optimizers.SGD):
+def make_trainer(
+    strategy, run_dir, initial_weights=None, learning_rate=0.1, optimizer=keras.optimizers.SGD
+):
     with strategy.scope():
         keras.utils.set_random_seed(1)
         model = build_lstm_classifier(VOCABULARY, 8, 4, dropout=0.0)
         if initial_weights is not None:
             model.set_weights(initial_weights)
         trainer = DistributedTrainer(
-            model, optimizer(learning_rate), objectives.classification,
-            strategy=strategy, run_dir=run_dir, verbose=False,
+            model,
+            optimizer(learning_rate),
+            objectives.classification,
+            strategy=strategy,
+            run_dir=run_dir,
+            verbose=False,
             checkpoint_every_steps=2,
         )
     return trainer
@@ -37,9 +43,7 @@ def test_two_replicas_give_the_same_weights_as_one_device(tmp_path):
     """2 replicas x batch B == 1 replica x batch 2B, step for step."""
     single = make_trainer(tf.distribute.get_strategy(), tmp_path / "single")
     initial = single.model.get_weights()
-    mirrored = make_trainer(
-        strategies.create_strategy("mirrored"), tmp_path / "mirrored", initial
-    )
+    mirrored = make_trainer(strategies.create_strategy("mirrored"), tmp_path / "mirrored", initial)
     assert mirrored.strategy.num_replicas_in_sync == 2
     data = dataset().batch(GLOBAL_BATCH)
     single.fit(data, epochs=2)
@@ -56,7 +60,8 @@ def test_uneven_last_batch_reduces_exactly(tmp_path):
     still equal a single device's."""
     single = make_trainer(tf.distribute.get_strategy(), tmp_path / "single")
     mirrored = make_trainer(
-        strategies.create_strategy("mirrored"), tmp_path / "mirrored",
+        strategies.create_strategy("mirrored"),
+        tmp_path / "mirrored",
         single.model.get_weights(),
     )
     data = dataset(54).batch(GLOBAL_BATCH)
@@ -108,8 +113,11 @@ def test_a_lost_worker_is_one_line_wherever_it_happens(tmp_path, phase):
     # tests kill a real worker, at whatever point the run is in.
     def lost_worker(*_):
         raise tf.errors.UnavailableError(
-            None, None, "Collective ops is aborted by: Error reported from "
-            "/job:worker/task:1: The following tasks are unhealthy\nmore detail")
+            None,
+            None,
+            "Collective ops is aborted by: Error reported from "
+            "/job:worker/task:1: The following tasks are unhealthy\nmore detail",
+        )
 
     trainer = make_trainer(tf.distribute.get_strategy(), tmp_path)
     data = dataset().batch(GLOBAL_BATCH)

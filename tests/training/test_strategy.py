@@ -20,8 +20,9 @@ def test_unknown_strategy_is_one_clear_line():
         (json.dumps({"task": {"type": "worker", "index": 0}}), '"cluster"'),
         (json.dumps({"cluster": {"worker": ["127.0.0.1:1"]}}), '"task"'),
         (
-            json.dumps({"cluster": {"worker": ["127.0.0.1:1"]},
-                        "task": {"type": "worker", "index": 3}}),
+            json.dumps(
+                {"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 3}}
+            ),
             "not in its cluster",
         ),
     ],

@@ -1,0 +1,114 @@
+"""BERT sizes (`BERT_CONFIGS`), pre-training and IMDB fine-tuning presets."""
+
+import dataclasses
+
+BERT_CONFIGS = {
+    # The compact models of Turc et al. (2019) and BERT-Base.
+    "tiny": dict(num_layers=2, hidden_dim=128, num_heads=2, intermediate_dim=512),
+    "mini": dict(num_layers=4, hidden_dim=256, num_heads=4, intermediate_dim=1024),
+    "small": dict(num_layers=4, hidden_dim=512, num_heads=8, intermediate_dim=2048),
+    "base": dict(num_layers=12, hidden_dim=768, num_heads=12, intermediate_dim=3072),
+}
+"""Named sizes; `BertEncoder.from_config_name` adds vocabulary and length."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BertPretrainPreset:
+    """BERT pre-training (MLM + NSP) on IMDB unlabelled + train reviews.
+
+    The `cpu` preset is BERT-tiny (2 layers, hidden 128) at 128 tokens: on
+    2 cores, BERT-mini (4 layers, hidden 256) takes about 1.6 s a step of
+    32 sequences, too slow to see enough text within the hour; tiny takes
+    about 0.17 s, so 16,000 steps (512,000 sequences, about two passes
+    over the 240,000 examples) take about 45 minutes. `steps_per_epoch` ×
+    `epochs` caps the run (an "epoch" is then a slice of the stream of
+    examples, for validation and logging).
+    `sequence_length` is also the encoder's number of positions, so
+    `bert_imdb` fine-tunes at most at this length; BERT's second phase
+    (`--init-from` an earlier run with a longer `sequence_length`) widens it.
+    """
+
+    config_name: str = "tiny"
+    vocabulary_size: int = 10000
+    sequence_length: int = 128
+    max_predictions: int = 20
+    batch_size: int = 32
+    epochs: int = 16
+    steps_per_epoch: int | None = 1000
+    learning_rate: float = 1e-3
+    warmup_fraction: float = 0.05
+    weight_decay: float = 0.01
+    validation_fraction: float = 0.02
+    max_documents: int | None = None
+
+
+BERT_PRETRAIN_PRESETS = {
+    "smoke": BertPretrainPreset(
+        config_name="tiny",
+        vocabulary_size=300,
+        sequence_length=32,
+        max_predictions=5,
+        batch_size=8,
+        epochs=1,
+        steps_per_epoch=None,
+        validation_fraction=0.2,
+    ),
+    "cpu": BertPretrainPreset(),
+    "gpu": BertPretrainPreset(
+        config_name="small",
+        vocabulary_size=30000,
+        sequence_length=512,
+        max_predictions=77,
+        batch_size=64,
+        epochs=20,
+        steps_per_epoch=None,
+        learning_rate=2e-4,
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class BertImdbPreset:
+    """BERT fine-tuned on IMDB sentiment (or trained from scratch).
+
+    `config_name` and `vocabulary_size` size the encoder trained from
+    scratch (`--no-pretrain`); a pre-trained one brings its own.
+    `sequence_length` must not exceed the pre-trained encoder's positions;
+    long reviews keep their first tokens and their last `tail_length`
+    (`data.pipelines.truncate_token_ids`).
+    """
+
+    config_name: str = "tiny"
+    vocabulary_size: int = 10000
+    sequence_length: int = 128
+    tail_length: int = 96
+    batch_size: int = 32
+    epochs: int = 4
+    steps_per_epoch: int | None = None
+    learning_rate: float = 2e-4
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    dropout: float = 0.1
+    max_train_examples: int | None = None
+
+
+BERT_IMDB_PRESETS = {
+    "smoke": BertImdbPreset(
+        config_name="tiny",
+        vocabulary_size=300,
+        sequence_length=32,
+        tail_length=8,
+        batch_size=8,
+        epochs=2,
+    ),
+    "cpu": BertImdbPreset(),
+    "gpu": BertImdbPreset(
+        config_name="small",
+        vocabulary_size=30000,
+        sequence_length=512,
+        tail_length=384,
+        batch_size=32,
+        epochs=4,
+        learning_rate=5e-5,
+    ),
+}

@@ -1,0 +1,137 @@
+"""Helpers every layer of the project may use; this module imports nothing of the project.
+
+- Atomic writes: a file or folder is written under a temporary name beside its target and
+  renamed into place only when complete, so a crash (or a full disk) never leaves a half-written
+  artefact where a good one was.
+- `machine_description()`: the one description of the machine written into results files.
+- `one_line()`: error messages on a single line.
+"""
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import keras
+import keras_hub
+import numpy as np
+import tensorflow as tf
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=""):
+    """Yields a temporary path beside `path` to write to; renames it to `path` on success and
+    removes it on any error, leaving an existing `path` untouched.
+
+    `suffix` ends the temporary name (Keras wants `.keras` or `.weights.h5`).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial{suffix}")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        if partial.exists():
+            partial.unlink()
+
+
+@contextlib.contextmanager
+def atomic_directory(path):
+    """Yields a temporary folder beside `path` to fill; swaps it in for `path` on success and
+    removes it on any error, leaving an existing `path` untouched."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    try:
+        yield partial
+        partial.chmod(0o755)  # mkdtemp makes it private; what goes in is not secret.
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(partial, path)
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def write_text_atomically(path, text):
+    """Writes `text` (UTF-8, `\\n` line ends) to `path` atomically."""
+    with atomic_path(path) as partial:
+        partial.write_text(text, encoding="utf-8", newline="\n")
+
+
+def write_json_atomically(path, payload):
+    """Writes `payload` as indented, key-sorted JSON to `path` atomically."""
+    write_text_atomically(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def save_keras_atomically(model, path):
+    """`model.save(path)` (a `.keras` file), atomically."""
+    with atomic_path(path, suffix=".keras") as partial:
+        model.save(partial)
+
+
+def one_line(text):
+    """`text` as a single line, whitespace runs collapsed (for error messages)."""
+    return " ".join(str(text).split())
+
+
+def git_commit():
+    """The repository's commit (with `-dirty` if changed), or "unknown"."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_description():
+    """CPU, accelerators, load and library versions: what measured figures depend on."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": usable,
+        "accelerators": [
+            device.name
+            for device in tf.config.list_logical_devices()
+            if device.device_type != "CPU"
+        ],
+        "load_average_1_5_15": list(os.getloadavg()),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "keras_hub": keras_hub.__version__,
+        "numpy": np.__version__,
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+    }

@@ -1,0 +1,75 @@
+"""Raw-string classifiers: truncation shared with the training pipeline, save and reload."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_bert_lab.data.pipelines import classification_dataset
+from keras_bert_lab.export.raw_text import raw_text_classifier
+from keras_bert_lab.models.bert import BertClassifier, BertEncoder
+from keras_bert_lab.text.packing import pack_token_ids, to_ragged_ids, truncate_token_ids
+from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary
+
+TEXTS = ["one two three four five six seven eight nine ten", "one two", "three"]
+
+
+def test_head_and_tail_truncation():
+    ids = tf.ragged.constant([list(range(10)), [0, 1, 2], []])
+    assert truncate_token_ids(ids, 5, 3).to_list() == [[0, 1, 7, 8, 9], [0, 1, 2], []]
+    assert truncate_token_ids(ids, 5).to_list() == [[0, 1, 2, 3, 4], [0, 1, 2], []]
+    assert truncate_token_ids(ids, 5, 5).to_list() == [[5, 6, 7, 8, 9], [0, 1, 2], []]
+    with pytest.raises(ValueError, match="tail_length"):
+        truncate_token_ids(ids, 5, 6)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return make_wordpiece_tokenizer(
+        train_word_vocabulary(TEXTS, 100, lowercase=True), lowercase=True
+    )
+
+
+def test_serving_packs_as_the_training_pipeline_does(tokenizer):
+    dataset = classification_dataset(
+        TEXTS,
+        [0, 1, 0],
+        tokenizer,
+        batch_size=3,
+        sequence_length=6,
+        shuffle=False,
+        bucket=False,
+        bert_inputs=True,
+        tail_length=2,
+    )
+    ((features, _),) = list(dataset.as_numpy_iterator())
+    packed = pack_token_ids(
+        to_ragged_ids(tokenizer(tf.constant(TEXTS))), 6, start_id=2, end_id=3, tail_length=2
+    )
+    np.testing.assert_array_equal(features["token_ids"], packed)
+    words = [tokenizer.id_to_token(int(i)) for i in packed[0]]
+    assert words == ["[CLS]", "one", "two", "nine", "ten", "[SEP]"]
+
+
+def test_raw_text_classifier_reloads_with_its_truncation(tokenizer, tmp_path):
+    encoder = BertEncoder(
+        tokenizer.vocabulary_size(),
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=8,
+        intermediate_dim=16,
+        max_sequence_length=8,
+        dropout=0.0,
+    )
+    model = raw_text_classifier(
+        BertClassifier(encoder, dropout=0.0),
+        tokenizer,
+        sequence_length=6,
+        bert_inputs=True,
+        tail_length=2,
+    )
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert reloaded.tail_length == 2
+    texts = tf.constant(TEXTS)
+    np.testing.assert_array_equal(model(texts), reloaded(texts))
