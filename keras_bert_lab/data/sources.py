@@ -10,16 +10,16 @@ atomically, refusing any member that could write outside the extraction folder.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import stat
 import tarfile
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from keras_bert_lab.utils import one_line
+from keras_bert_lab.utils import atomic_directory, one_line
 
 DATA_DIR_ENV = "KBL_DATA_DIR"
 COMPLETE_MARKER = ".kbl-extraction-complete"
@@ -168,47 +168,60 @@ def extraction_dir(archive: Path, cache_dir: str | os.PathLike | None = None) ->
     return parent / name
 
 
+def _marker_text(archive: Path, members: int) -> str:
+    """What the completion marker records: the archive's size and sha256 (so an extraction is
+    trusted only for the very archive it came from) and the number of members written."""
+    fields = {"size": archive.stat().st_size, "sha256": file_sha256(archive), "members": members}
+    return json.dumps(fields, sort_keys=True) + "\n"
+
+
+def _is_complete_extraction(archive: Path, target: Path) -> bool:
+    """`target` holds a marker written by this version for this very archive."""
+    try:
+        fields = json.loads((target / COMPLETE_MARKER).read_text(encoding="utf-8"))
+        return fields["size"] == archive.stat().st_size and fields["sha256"] == file_sha256(archive)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def extract_archive(archive: Path, target: Path) -> Path:
     """Extract a `.tar.gz`/`.tgz`/`.tar`/`.zip` archive into `target`, all or nothing.
 
-    Members go into a temporary sibling folder `<target>.partial-<random>`, which is renamed
-    to `target` only once every member is written and a completion marker is added. A
-    `target` that already holds the marker is reused as it is.
+    Every member is read to its end and the whole archive is checked (gzip and zip CRCs, no
+    data after the tar end-of-archive marker: a damaged header would otherwise read as the end
+    of the archive). Members go into a temporary sibling folder, renamed to `target` only
+    once all of them are written and a completion marker (the archive's size, sha256 and member
+    count) is added. A `target` whose marker matches the archive is reused as it is; one with
+    an older or foreign marker is extracted afresh.
 
     Raises:
         DataError: the archive is corrupt or truncated, or has a member with an absolute
             path, a `..` component, or a type other than file or folder (links, devices,
             fifos). Nothing is left behind then.
     """
-    if (target / COMPLETE_MARKER).is_file():
+    if _is_complete_extraction(archive, target):
         return target
-    if target.exists():
+    if (target / COMPLETE_MARKER).is_file():
+        shutil.rmtree(target)  # Our own extraction, from another archive or an older version.
+    elif target.exists():
         raise DataError(
             f"{target} exists but is not a complete extraction of {archive}; remove it and retry"
         )
     archive_stem(archive.name)  # Refuses unsupported formats before anything is written.
     extract_members = _extract_zip if archive.name.endswith(_ZIP_SUFFIXES) else _extract_tar
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
     try:
-        partial.chmod(0o755)  # mkdtemp makes it private; the extracted data is not secret.
-        try:
-            extract_members(archive, partial)
-        except (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
-            raise DataError(f"could not extract {archive}: {error}") from error
-        (partial / COMPLETE_MARKER).write_text(f"{archive}\n", encoding="utf-8")
-        try:
-            os.replace(partial, target)
-        except OSError as error:
-            if not (target / COMPLETE_MARKER).is_file():
-                raise DataError(
-                    f"could not move extraction of {archive} to {target}: {error}"
-                ) from error
-            # Another process finished the same extraction first: use theirs.
-            shutil.rmtree(partial)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+        with atomic_directory(target) as partial:
+            try:
+                members = extract_members(archive, partial)
+            except (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+                raise DataError(f"could not extract {archive}: {error}") from error
+            (partial / COMPLETE_MARKER).write_text(_marker_text(archive, members), encoding="utf-8")
+    except OSError as error:
+        if not _is_complete_extraction(archive, target):
+            raise DataError(
+                f"could not move extraction of {archive} to {target}: {error}"
+            ) from error
+        # Another process finished the same extraction first: use theirs.
     return target
 
 
@@ -237,6 +250,22 @@ def _extract_tar(archive: Path, destination: Path) -> None:
     # Iterating the open archive streams it: one pass of decompression, member by member.
     with tarfile.open(archive, "r:*") as tar:
         tar.extractall(destination, filter=checked)
+        members = len(tar.getmembers())
+        _check_tar_end(archive, tar)
+    return members
+
+
+def _check_tar_end(archive: Path, tar: tarfile.TarFile) -> None:
+    """Reads the archive from where `tarfile` stopped to its end: only zero blocks may follow
+    (tarfile takes a damaged header for the end of the archive), and reaching the end makes
+    gzip check its CRC and length."""
+    tar.fileobj.seek(tar.offset)
+    for block in iter(lambda: tar.fileobj.read(1 << 20), b""):
+        if block.count(0) != len(block):
+            raise DataError(
+                f"could not extract {archive}: damaged member header after "
+                f"{len(tar.getmembers())} members (data follows the end-of-archive marker)"
+            )
 
 
 def _extract_zip(archive: Path, destination: Path) -> None:
@@ -250,8 +279,10 @@ def _extract_zip(archive: Path, destination: Path) -> None:
                 raise DataError(
                     f"refusing to extract {archive}: member {member.filename!r} is a {kind}"
                 )
+        # Reading each member to its end makes zipfile check its CRC-32.
         for member in members:
             zip_file.extract(member, destination)
+    return len(members)
 
 
 def find_dataset(

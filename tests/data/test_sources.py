@@ -68,14 +68,17 @@ def test_extract_tar_gz_writes_members_and_marker(tmp_path, make_tar_gz):
     assert sorted(os.listdir(tmp_path / "out")) == ["a"]
 
 
-def test_complete_extraction_is_reused_without_reading_the_archive(tmp_path, make_tar_gz):
+def test_complete_extraction_is_reused_only_for_the_same_archive(tmp_path, make_tar_gz):
     archive = make_tar_gz(tmp_path / "a.tar.gz", [("x.txt", tarfile.REGTYPE, b"hi")])
     target = extract_archive(archive, tmp_path / "a")
     before = (target / "x.txt").stat()
-    archive.write_bytes(b"no longer an archive")
     assert extract_archive(archive, target) == target
     after = (target / "x.txt").stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    archive.write_bytes(b"no longer an archive")
+    with pytest.raises(DataError, match="could not extract"):
+        extract_archive(archive, target)
+    assert not target.exists()
 
 
 def test_incomplete_folder_at_target_is_refused_not_overwritten(tmp_path, make_tar_gz):
@@ -249,3 +252,64 @@ def test_find_dataset_reports_missing_items(tmp_path):
             tmp_path, name="fra.txt", archive_name="fra-eng.zip", origin="unused", sha256=None
         )
     assert_one_line(error, str(tmp_path), "neither fra.txt nor fra-eng.zip")
+
+
+def _tar_bytes(members):
+    import io
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, payload in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    return bytearray(buffer.getvalue())
+
+
+def test_damaged_member_header_is_an_error_and_leaves_nothing(tmp_path):
+    """tarfile reads a damaged header after the first as the end of the archive: the members
+    before it would make a complete-looking but partial dataset."""
+    import gzip
+
+    data = _tar_bytes([(f"top/{index}.txt", b"review %d" % index) for index in range(6)])
+    third_header = 2 * 1024  # Each member: a 512-byte header and one 512-byte data block.
+    data[third_header : third_header + 100] = b"\xff" * 100
+    archive = tmp_path / "data" / "damaged.tar.gz"
+    archive.parent.mkdir()
+    archive.write_bytes(gzip.compress(bytes(data)))
+    with pytest.raises(DataError) as error:
+        extract_archive(archive, tmp_path / "out" / "damaged")
+    assert_one_line(error, "could not extract", str(archive), "after 2 members")
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_damaged_gzip_data_is_an_error_and_leaves_nothing(tmp_path):
+    import gzip
+
+    payload = os.urandom(100_000)
+    compressed = bytearray(gzip.compress(bytes(_tar_bytes([("data.bin", payload)]))))
+    compressed[-4] ^= 0xFF  # The length field of the gzip trailer, checked at the very end.
+    archive = tmp_path / "data" / "bad-crc.tar.gz"
+    archive.parent.mkdir()
+    archive.write_bytes(bytes(compressed))
+    with pytest.raises(DataError) as error:
+        extract_archive(archive, tmp_path / "out" / "bad-crc")
+    assert_one_line(error, "could not extract", str(archive))
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_marker_of_an_older_version_or_another_archive_is_not_trusted(tmp_path, make_tar_gz):
+    archive = make_tar_gz(tmp_path / "a.tar.gz", [("top/x.txt", tarfile.REGTYPE, b"hi")])
+    target = tmp_path / "out" / "a"
+    (target / "top").mkdir(parents=True)
+    (target / "top" / "partial.txt").write_text("left by a faulty extraction")
+    (target / COMPLETE_MARKER).write_text(f"{archive}\n")  # The marker's former format.
+    extract_archive(archive, target)
+    assert sorted(os.listdir(target / "top")) == ["x.txt"]
+    marker = (target / COMPLETE_MARKER).read_text()
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() in marker
+    assert '"members": 1' in marker
+
+    make_tar_gz(archive, [("top/y.txt", tarfile.REGTYPE, b"other")])
+    extract_archive(archive, target)
+    assert sorted(os.listdir(target / "top")) == ["y.txt"]
