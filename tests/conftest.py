@@ -16,3 +16,17 @@ tf.config.set_logical_device_configuration(
     tf.config.list_physical_devices("CPU")[0],
     [tf.config.LogicalDeviceConfiguration()] * 2,
 )
+
+# Folders whose tests run whole experiments, clusters of processes or the benchmark: marked
+# `e2e`, so that `pytest -m "not e2e"` runs the fast unit tests alone.
+_END_TO_END_FOLDERS = ("experiments", "benchmarks")
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    tests_root = os.path.dirname(__file__)
+    for item in items:
+        folder = os.path.relpath(str(item.path), tests_root).split(os.sep)[0]
+        if folder in _END_TO_END_FOLDERS:
+            item.add_marker(pytest.mark.e2e)

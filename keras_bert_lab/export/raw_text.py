@@ -1,12 +1,14 @@
-"""Models that take raw strings: a trained classifier wrapped with its
-tokenizer, so that `keras.saving.load_model(path)(strings)` works."""
+"""Models that take raw strings: a trained classifier wrapped with its tokenizer, so that
+`keras.saving.load_model(path)(["A wonderful film."])` works after `import keras_bert_lab`."""
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_bert_lab.text.packing import pack_token_ids, to_ragged_ids
-from keras_bert_lab.text.special_tokens import bert_special_ids
+from keras_bert_lab.text.special_tokens import UNK_TOKEN, bert_special_ids
+
+IMDB_CLASS_NAMES = ("negative", "positive")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
@@ -16,6 +18,11 @@ class RawTextClassifier(keras.Model):
     Tokenisation and truncation match `data.pipelines.classification_dataset`
     with the same `sequence_length`, `bert_inputs` and `tail_length`.
 
+    Call it on a Python list of strings (or a string tensor). Column `i` of the output is the
+    probability of `class_names[i]`: for IMDB, `("negative", "positive")`. A text with no
+    token (empty or whitespace only) reads as one unknown word, so its result is defined; an
+    empty batch gives `[0, num_classes]`.
+
     Args:
         classifier: a model from token-id features (`{"token_ids"}`, plus
             `segment_ids` and `padding_mask` when `bert_inputs`) to logits.
@@ -24,16 +31,24 @@ class RawTextClassifier(keras.Model):
         sequence_length: int, tokens kept per text, special tokens included.
         bert_inputs: bool, wrap texts as `[CLS] text [SEP]` for BERT.
         tail_length: int, tokens kept from the end of a long text.
+        class_names: the name of each output column.
 
     Call arguments:
-        text: string `[batch_size]`.
+        text: string `[batch_size]`, or a list of `batch_size` strings.
 
     Returns:
         float32 `[batch_size, num_classes]` probabilities.
     """
 
     def __init__(
-        self, classifier, tokenizer, sequence_length, bert_inputs, tail_length=0, **kwargs
+        self,
+        classifier,
+        tokenizer,
+        sequence_length,
+        bert_inputs,
+        tail_length=0,
+        class_names=IMDB_CLASS_NAMES,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.classifier = classifier
@@ -41,11 +56,36 @@ class RawTextClassifier(keras.Model):
         self.sequence_length = sequence_length
         self.bert_inputs = bert_inputs
         self.tail_length = tail_length
+        self.class_names = tuple(class_names)
+
+    def __call__(self, text, *args, **kwargs):
+        # Keras accepts only tensors as positional inputs; a list of strings is the natural one.
+        if isinstance(text, list | tuple | np.ndarray):
+            text = tf.constant(text, dtype=tf.string)
+        return super().__call__(text, *args, **kwargs)
+
+    def _token_ids(self, text):
+        """Ragged ids `[batch_size, None]`, with `[UNK]` for a text that has no token."""
+        token_ids = to_ragged_ids(self.tokenizer(text))
+        empty = tf.cast(tf.equal(token_ids.row_lengths(), 0), tf.int64)
+        unknown = tf.RaggedTensor.from_row_lengths(
+            tf.fill([tf.reduce_sum(empty)], self.tokenizer.token_to_id(UNK_TOKEN)), empty
+        )
+        return tf.concat([token_ids, tf.cast(unknown, token_ids.dtype)], axis=1)
 
     def call(self, text, training=None):
+        # Keras' LSTM cannot run a batch of 0 (its bias add fails), so an empty batch skips it.
+        return tf.cond(
+            tf.size(text) > 0,
+            lambda: self._probabilities(text, training),
+            lambda: tf.zeros([0, len(self.class_names)]),
+        )
+
+    def _probabilities(self, text, training):
+        """float32 `[batch_size, num_classes]` for a non-empty batch."""
         cls_id, sep_id = bert_special_ids(self.tokenizer) if self.bert_inputs else (None, None)
         token_ids = pack_token_ids(
-            to_ragged_ids(self.tokenizer(text)),
+            self._token_ids(text),
             self.sequence_length,
             start_id=cls_id,
             end_id=sep_id,
@@ -76,6 +116,7 @@ class RawTextClassifier(keras.Model):
             "sequence_length": self.sequence_length,
             "bert_inputs": self.bert_inputs,
             "tail_length": self.tail_length,
+            "class_names": list(self.class_names),
         }
 
     @classmethod

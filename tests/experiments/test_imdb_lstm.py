@@ -80,7 +80,8 @@ def test_smoke_run_trains_logs_saves_and_reloads(tiny_imdb_dir, tmp_path):
         model = keras.saving.load_model({str(run_dir / "model.keras")!r})
         probabilities = np.asarray(model(texts))
         exported = tf.saved_model.load({str(run_dir / "saved_model")!r})
-        np.testing.assert_allclose(exported.serve(texts), probabilities, atol=1e-6)
+        served = exported.serve(texts)["probabilities"]
+        np.testing.assert_allclose(served, probabilities, atol=1e-6)
         assert probabilities.shape == (2, 2)
         np.testing.assert_allclose(probabilities.sum(-1), 1, atol=1e-6)
         print("RAW STRINGS OK")

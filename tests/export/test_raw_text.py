@@ -73,3 +73,33 @@ def test_raw_text_classifier_reloads_with_its_truncation(tokenizer, tmp_path):
     assert reloaded.tail_length == 2
     texts = tf.constant(TEXTS)
     np.testing.assert_array_equal(model(texts), reloaded(texts))
+
+
+@pytest.fixture(scope="module")
+def lstm_text_model(tokenizer):
+    from keras_bert_lab.models.lstm import build_lstm_classifier
+
+    keras.utils.set_random_seed(0)
+    lstm = build_lstm_classifier(tokenizer.vocabulary_size(), 4, 3, pooling="mean")
+    return raw_text_classifier(lstm, tokenizer, sequence_length=8, bert_inputs=False)
+
+
+def test_a_list_of_strings_is_an_input_and_columns_are_named(lstm_text_model):
+    from_list = np.asarray(lstm_text_model(["one two", "three"]))
+    from_tensor = np.asarray(lstm_text_model(tf.constant(["one two", "three"])))
+    np.testing.assert_array_equal(from_list, from_tensor)
+    assert lstm_text_model.class_names == ("negative", "positive")
+
+
+def test_empty_text_gives_a_finite_result_and_an_empty_batch_an_empty_one(lstm_text_model):
+    probabilities = np.asarray(lstm_text_model(["", "   ", "one"]))
+    assert np.all(np.isfinite(probabilities))
+    np.testing.assert_allclose(probabilities.sum(-1), 1, atol=1e-6)
+    assert np.asarray(lstm_text_model([])).shape == (0, 2)
+
+
+def test_class_names_survive_saving(lstm_text_model, tmp_path):
+    lstm_text_model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert reloaded.class_names == ("negative", "positive")
+    np.testing.assert_allclose(reloaded(["", "one"]), lstm_text_model(["", "one"]), atol=1e-6)
