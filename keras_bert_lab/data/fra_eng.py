@@ -2,7 +2,16 @@
 
 `fra.txt` holds one pair a line, `English<TAB>French`, with a third attribution column in
 releases from 2020 on (dropped here). The project translates French (source) to English
-(target), so pairs are returned as `(french, english)` and split by French sentence.
+(target), so pairs are returned as `(french, english)`.
+
+Two splits (`load_fra_eng(split=...)`):
+- `"hard"` (default): no test or validation sentence, French or English, has a loosely-equal
+  twin (same words once case, accents and punctuation are dropped) anywhere in training. The
+  file holds many near-copies of a sentence sharing one translation; split by exact source
+  only, much of the test set could be answered from memory. Pairs are grouped into the
+  connected components of the graph whose nodes are loosely-normalised French and English
+  sentences, with an edge per pair, and whole components are assigned by a stable hash.
+- `"source"`: by exact (case- and whitespace-normalised) French sentence, as before.
 
 Sentences: Tatoeba Project (tatoeba.org), CC-BY 2.0 (France); packaging: www.manythings.org/anki.
 """
@@ -11,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -27,6 +37,11 @@ FRA_ENG_ARCHIVE = "fra-eng.zip"
 FRA_ENG_FILE = "fra.txt"
 
 SPLIT_BUCKETS = 10_000
+SPLITS = ("hard", "source")
+# Components this large are families of templated sentences: kept in training whole.
+LARGE_COMPONENT_PAIRS = 1_000
+_COMBINING_MARKS = re.compile(r"[\u0300-\u036f]")  # Accents, once NFKD has split them off.
+_NOT_WORD = re.compile(r"[\W_]+")
 
 Pair = tuple[str, str]
 
@@ -78,12 +93,13 @@ def load_fra_eng(
     validation_fraction: float = 0.1,
     test_fraction: float = 0.1,
     seed: int = 1337,
+    split: str = "hard",
     cache_dir: str | os.PathLike | None = None,
 ) -> ParallelCorpus:
     """Load English-French pairs from a data directory, or download them.
 
-    A pair's split depends only on its French sentence (see `split_bucket`), so it is the
-    same whatever the file order, release or seed; `seed` only shuffles within splits.
+    A pair's split depends only on the pairs themselves (see `split_buckets`), not on file
+    order or seed; `seed` only shuffles within splits.
 
     Args:
         data_dir: folder holding `fra.txt` or `fra-eng.zip`; defaults to `$KBL_DATA_DIR`,
@@ -91,13 +107,16 @@ def load_fra_eng(
         validation_fraction: expected share of French sentences in validation.
         test_fraction: expected share of French sentences in test.
         seed: seed of the shuffle within each split.
+        split: `"hard"` (near-duplicate-free, the default) or `"source"` (module docstring).
         cache_dir: Keras cache root for downloads and for extracting an archive whose
             folder is read-only (default `$KERAS_HOME` or `~/.keras`).
 
     Raises:
         DataError: the data cannot be found, downloaded or extracted.
-        ValueError: a fraction is negative, or they sum to 1 or more.
+        ValueError: a fraction is negative, or they sum to 1 or more, or `split` is unknown.
     """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if min(validation_fraction, test_fraction) < 0 or validation_fraction + test_fraction >= 1:
         raise ValueError(
             "validation_fraction and test_fraction must be >= 0 and sum to less than 1, "
@@ -115,8 +134,7 @@ def load_fra_eng(
     test_end = round(test_fraction * SPLIT_BUCKETS)
     validation_end = test_end + round(validation_fraction * SPLIT_BUCKETS)
     splits: dict[str, list[Pair]] = {"train": [], "validation": [], "test": []}
-    for french, english in pairs:
-        bucket = split_bucket(french)
+    for (french, english), bucket in zip(pairs, split_buckets(pairs, split)):
         name = "test" if bucket < test_end else "validation" if bucket < validation_end else "train"
         splits[name].append((french, english))
     rng = np.random.default_rng(seed)
@@ -167,10 +185,58 @@ def source_key(french: str) -> str:
     return " ".join(unicodedata.normalize("NFC", french).lower().split())
 
 
+def loose_key(text: str) -> str:
+    """`text` lower-cased, without accents or punctuation, whitespace runs collapsed: two
+    sentences with one loose key differ only in case, accents or punctuation."""
+    decomposed = _COMBINING_MARKS.sub("", unicodedata.normalize("NFKD", text.lower()))
+    return " ".join(_NOT_WORD.sub(" ", decomposed).split())
+
+
+def _bucket(key: str) -> int:
+    digest = hashlib.sha1(key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % SPLIT_BUCKETS
+
+
 def split_bucket(french: str) -> int:
     """Stable bucket in [0, SPLIT_BUCKETS) of a French sentence, from the sha1 of its key."""
-    digest = hashlib.sha1(source_key(french).encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % SPLIT_BUCKETS
+    return _bucket(source_key(french))
+
+
+def pair_components(pairs: list[Pair]) -> list[str]:
+    """For each pair, a name of its connected component in the graph whose nodes are the
+    loose keys of French and English sentences, with an edge per pair: the smallest node of
+    the component, so the name does not depend on the order of the pairs."""
+    parent: dict[str, str] = {}
+
+    def root(node: str) -> str:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]  # Path halving keeps the trees flat.
+            node = parent[node]
+        return node
+
+    french_nodes = ["fr:" + loose_key(french) for french, _ in pairs]
+    for french_node, (_, english) in zip(french_nodes, pairs):
+        french_root, english_root = root(french_node), root("en:" + loose_key(english))
+        if french_root != english_root:
+            low, high = sorted((french_root, english_root))
+            parent[high] = low
+    return [root(node) for node in french_nodes]
+
+
+def split_buckets(pairs: list[Pair], split: str = "hard") -> list[int]:
+    """Stable bucket in [0, SPLIT_BUCKETS) of each pair (low buckets go to test, then
+    validation): by connected component for `"hard"` (a component of more than
+    `LARGE_COMPONENT_PAIRS` pairs gets the top bucket, i.e. training), by French sentence for
+    `"source"`."""
+    if split == "source":
+        return [split_bucket(french) for french, _ in pairs]
+    components = pair_components(pairs)
+    sizes = Counter(components)
+    return [
+        SPLIT_BUCKETS - 1 if sizes[component] > LARGE_COMPONENT_PAIRS else _bucket(component)
+        for component in components
+    ]
 
 
 def _references(test: list[Pair]) -> list[tuple[str, list[str]]]:

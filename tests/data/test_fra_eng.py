@@ -126,3 +126,73 @@ def test_download_without_checksum(fra_data_dir, tmp_path, make_zip, serve_folde
 def test_invalid_fractions_are_refused(fra_data_dir, fractions):
     with pytest.raises(ValueError, match="validation_fraction and test_fraction"):
         load_fra_eng(fra_data_dir, validation_fraction=fractions[0], test_fraction=fractions[1])
+
+
+def _split_of(corpus):
+    return {
+        pair: name for name in ("train", "validation", "test") for pair in getattr(corpus, name)
+    }
+
+
+def write_pairs(folder, pairs):
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [f"{english}\t{french}" for french, english in pairs]
+    (folder / "fra.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _variant_corpus():
+    """Families of near-copies: case, punctuation and accent variants of one French sentence,
+    and two French sentences sharing one English translation."""
+    pairs = []
+    for i in range(300):
+        pairs += [
+            (f"Elle est allée à l'école {i}.", f"She went to school {i}."),
+            (f"elle est allee a l ecole {i} !", f"She went to school {i}!"),
+            (f"Il est allé à l'école {i}.", f"He went to school {i}."),
+            (f"Il est parti à l'école {i}.", f"He went to school {i}."),
+        ]
+    return pairs
+
+
+def test_hard_split_keeps_loose_variants_and_shared_translations_together(tmp_path):
+    pairs = _variant_corpus()
+    write_pairs(tmp_path / "data", pairs)
+    corpus = load_fra_eng(tmp_path / "data", validation_fraction=0.2, test_fraction=0.2)
+    split = _split_of(corpus)
+    assert set(split) == set(pairs)
+    for i in range(300):
+        family = pairs[4 * i : 4 * i + 4]
+        assert split[family[0]] == split[family[1]]  # Case, punctuation, accents.
+        assert split[family[2]] == split[family[3]]  # One English for two French sentences.
+    train_keys = {fra_eng.loose_key(text) for pair in corpus.train for text in pair}
+    held_out = corpus.test + corpus.validation
+    assert held_out and not any(
+        fra_eng.loose_key(text) in train_keys for p in held_out for text in p
+    )
+
+
+def test_hard_split_does_not_depend_on_file_order(tmp_path):
+    pairs = _variant_corpus()
+    write_pairs(tmp_path / "forward", pairs)
+    write_pairs(tmp_path / "backward", pairs[::-1])
+    forward = _split_of(load_fra_eng(tmp_path / "forward"))
+    assert forward == _split_of(load_fra_eng(tmp_path / "backward"))
+
+
+def test_source_split_is_still_selectable(tmp_path):
+    pairs = _variant_corpus()
+    write_pairs(tmp_path / "data", pairs)
+    corpus = load_fra_eng(tmp_path / "data", split="source")
+    by_bucket = {pair: fra_eng.split_bucket(pair[0]) for pair in pairs}
+    test_end = round(0.1 * fra_eng.SPLIT_BUCKETS)
+    assert {pair for pair in pairs if by_bucket[pair] < test_end} == set(corpus.test)
+    with pytest.raises(ValueError, match="split must be one of"):
+        load_fra_eng(tmp_path / "data", split="nearest")
+
+
+def test_very_large_components_stay_in_training(monkeypatch):
+    monkeypatch.setattr(fra_eng, "LARGE_COMPONENT_PAIRS", 3)
+    pairs = [(f"Je vois {i}.", "I see.") for i in range(4)] + [("Bonjour.", "Hello.")]
+    buckets = fra_eng.split_buckets(pairs)
+    assert buckets[:4] == [fra_eng.SPLIT_BUCKETS - 1] * 4
+    assert fra_eng.loose_key("Élève, l'été — « Ça va ? »") == "eleve l ete ca va"
