@@ -1,4 +1,10 @@
-"""The Transformer's building blocks, written from the papers."""
+"""The Transformer's building blocks, written from the papers.
+
+One public layer per module. `transformer_block` holds what the encoder and
+decoder blocks share; `kernels` the TensorFlow-specific computations (dropout's
+random bits, the attention projections as matrix products), so that the layers
+read like the papers.
+"""
 
 from keras_bert_lab.layers.dropout import Dropout
 from keras_bert_lab.layers.feed_forward import FeedForward

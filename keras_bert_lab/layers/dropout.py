@@ -1,25 +1,9 @@
 """Dropout for the Transformer layers, with a cheaper random draw."""
 
 import keras
-import tensorflow as tf
-from tensorflow.python.ops import control_flow_util
+from keras import ops
 
-# Each element's keep/drop decision reads 16 random bits.
-_LEVELS = 2**16
-
-
-def random_number_algorithm():
-    """The counter-based generator the dropout masks are drawn from.
-
-    ThreeFry inside an XLA compilation (`tf.function(jit_compile=True)`,
-    TPU), Philox elsewhere (TensorFlow's CPU and GPU kernels have no
-    ThreeFry). XLA's CPU code for Philox is slow (the benchmark's profile:
-    README, Performance); ThreeFry is also JAX's default generator.
-    """
-    graph = tf.compat.v1.get_default_graph()
-    if control_flow_util.GraphOrParentsInXlaContext(graph):
-        return "threefry"
-    return "philox"
+from keras_bert_lab.layers import kernels
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
@@ -33,7 +17,8 @@ class Dropout(keras.layers.Dropout):
     - each 32-bit random word decides two elements, 16 bits each; `rate`
       is therefore rounded to a multiple of 2**-16 (0.1 becomes 0.100006),
       and the scale uses the rounded rate so the expectation is exact;
-    - under XLA the bits come from ThreeFry (`random_number_algorithm`).
+    - under XLA the bits come from ThreeFry
+      (`kernels.random_number_algorithm`).
 
     `python -m experiments.benchmark` times it against
     `keras.layers.Dropout`, alone and inside the BERT training step (README,
@@ -70,30 +55,15 @@ class Dropout(keras.layers.Dropout):
                 "element; noise_shape is not supported"
             )
         super().__init__(rate, seed=seed, **kwargs)
-        self.threshold = round(rate * _LEVELS)
+        # Elements whose 16 random bits fall below `threshold` are dropped.
+        self.threshold = round(rate * kernels.DROPOUT_LEVELS)
 
     def call(self, inputs, training=False):
         if not training or self.threshold == 0:
             return inputs
-        if self.threshold == _LEVELS:
-            return tf.zeros_like(inputs)
-        # Stateless ops under XLA take int32 seeds.
-        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max), tf.int32)
-        keep = self._keep_mask(tf.shape(inputs), seed)
-        scale = tf.cast(_LEVELS / (_LEVELS - self.threshold), inputs.dtype)
-        return tf.where(keep, inputs * scale, tf.zeros_like(inputs))
-
-    def _keep_mask(self, shape, seed):
-        """A boolean tensor of `shape`, True with probability
-        `1 - threshold / 2**16`."""
-        size = tf.reduce_prod(shape)
-        words = tf.random.stateless_uniform(
-            [(size + 1) // 2],
-            seed,
-            minval=None,
-            maxval=None,
-            dtype=tf.uint32,
-            alg=random_number_algorithm(),
-        )
-        halves = tf.reshape(tf.bitcast(words, tf.uint16), [-1])[:size]
-        return tf.reshape(halves >= tf.constant(self.threshold, tf.uint16), shape)
+        if self.threshold == kernels.DROPOUT_LEVELS:
+            return ops.zeros_like(inputs)
+        keep = kernels.dropout_keep_mask(inputs, self.seed_generator.next(), self.threshold)
+        levels = kernels.DROPOUT_LEVELS
+        scale = ops.cast(levels / (levels - self.threshold), inputs.dtype)
+        return ops.where(keep, inputs * scale, ops.zeros_like(inputs))

@@ -5,59 +5,9 @@ import math
 import keras
 from keras import ops
 
-from keras_bert_lab.layers import masking
+from keras_bert_lab.layers import kernels, masking
 from keras_bert_lab.layers.dropout import Dropout
 from keras_bert_lab.layers.initializers import clone_initializer
-
-# [B, T, dim] x [dim, N, H] -> [B, T, N, H]: one matrix per head.
-_SPLIT_HEADS = "btd,dnh->btnh"
-# [B, T, N, H] x [N, H, dim] -> [B, T, dim]: Concat(head_1..head_h) W_O.
-_MERGE_HEADS = "btnh,nhd->btd"
-
-
-class _HeadsProjection(keras.layers.EinsumDense):
-    """`EinsumDense` for `_SPLIT_HEADS` and `_MERGE_HEADS`, computed as one
-    2-D matrix product, `[B·T, dim] x [dim, N·H]` or `[B·T, N·H] x [N·H,
-    dim]`, on the same weights. TensorFlow runs these `einsum`s as batched
-    products (`BatchMatMulV2`), slower on CPU than one `MatMul`. The bias
-    goes through `_add_bias`."""
-
-    def call(self, inputs, training=None):
-        batch_size, length = ops.shape(inputs)[0], ops.shape(inputs)[1]
-        if self.equation == _SPLIT_HEADS:
-            dim, heads, size = self.kernel.shape
-            outputs = ops.matmul(inputs, ops.reshape(self.kernel, (dim, heads * size)))
-            outputs = ops.reshape(outputs, (batch_size, length, heads, size))
-        elif self.equation == _MERGE_HEADS:
-            heads, size, dim = self.kernel.shape
-            outputs = ops.matmul(
-                ops.reshape(inputs, (batch_size, length, heads * size)),
-                ops.reshape(self.kernel, (heads * size, dim)),
-            )
-        else:
-            raise ValueError(f"unexpected equation {self.equation!r}")
-        if self.bias is not None:
-            outputs = _add_bias(outputs, ops.cast(self.bias, outputs.dtype))
-        return outputs
-
-
-@ops.custom_gradient
-def _add_bias(inputs, bias):
-    """`inputs + bias`, `[..., *bias.shape]`, whose bias gradient (the sum of
-    the upstream gradient over all leading axes) is one product with a row
-    of ones, `[1, rows] x [rows, bias size]`, in float32. XLA on CPU turns
-    that sum into a tree of `reduce-window`s, 2.5x slower than the product
-    (1-2% of a BERT training step); TensorFlow without XLA runs both
-    about equally fast."""
-
-    def grad(*args, upstream=None):
-        if upstream is None:
-            (upstream,) = args
-        rows = ops.reshape(ops.cast(upstream, "float32"), (-1, math.prod(bias.shape)))
-        sums = ops.matmul(ops.ones((1, ops.shape(rows)[0]), "float32"), rows)
-        return upstream, ops.cast(ops.reshape(sums, bias.shape), bias.dtype)
-
-    return inputs + bias, grad
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
@@ -158,7 +108,9 @@ class MultiHeadAttention(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
 
     def _projection(self, equation, output_shape, bias_axes, name):
-        projection = _HeadsProjection(
+        """One of `W_Q`, `W_K`, `W_V` (`kernels.SPLIT_HEADS`) or `W_O`
+        (`kernels.MERGE_HEADS`), with its bias."""
+        projection = kernels.HeadsProjection(
             equation,
             output_shape=output_shape,
             bias_axes=bias_axes if self.use_bias else None,
@@ -175,19 +127,19 @@ class MultiHeadAttention(keras.layers.Layer):
         key_shape = value_shape if key_shape is None else key_shape
         output_dim = self.output_dim or query_shape[-1]
         self.query_dense = self._projection(
-            _SPLIT_HEADS, (None, self.num_heads, self.key_dim), "nh", "query"
+            kernels.SPLIT_HEADS, (None, self.num_heads, self.key_dim), "nh", "query"
         )
         self.query_dense.build(query_shape)
         self.key_dense = self._projection(
-            _SPLIT_HEADS, (None, self.num_heads, self.key_dim), "nh", "key"
+            kernels.SPLIT_HEADS, (None, self.num_heads, self.key_dim), "nh", "key"
         )
         self.key_dense.build(key_shape)
         self.value_dense = self._projection(
-            _SPLIT_HEADS, (None, self.num_heads, self.value_dim), "nh", "value"
+            kernels.SPLIT_HEADS, (None, self.num_heads, self.value_dim), "nh", "value"
         )
         self.value_dense.build(value_shape)
         self.output_dense = self._projection(
-            _MERGE_HEADS, (None, output_dim), "d", "attention_output"
+            kernels.MERGE_HEADS, (None, output_dim), "d", "attention_output"
         )
         self.output_dense.build((query_shape[0], query_shape[1], self.num_heads, self.value_dim))
         self.attention_dropout = Dropout(

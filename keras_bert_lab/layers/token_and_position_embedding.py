@@ -92,34 +92,11 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.supports_masking = True
 
-        self.token_embedding = keras.layers.Embedding(
-            vocabulary_size,
-            embedding_dim,
-            embeddings_initializer=clone_initializer(self.embeddings_initializer),
-            dtype=self.dtype_policy,
-            name="token_embedding",
-        )
-        if position_encoding == "learned":
-            self.position_embedding = PositionEmbedding(
-                sequence_length,
-                initializer=clone_initializer(self.embeddings_initializer),
-                dtype=self.dtype_policy,
-                name="position_embedding",
-            )
-        else:
-            self.position_embedding = SinusoidalPositionEncoding(
-                dtype=self.dtype_policy, name="position_embedding"
-            )
+        # === Layers ===
+        self.token_embedding = self._embedding(vocabulary_size, "token_embedding")
+        self.position_embedding = self._position_layer()
         self.segment_embedding = (
-            keras.layers.Embedding(
-                num_segments,
-                embedding_dim,
-                embeddings_initializer=clone_initializer(self.embeddings_initializer),
-                dtype=self.dtype_policy,
-                name="segment_embedding",
-            )
-            if num_segments
-            else None
+            self._embedding(num_segments, "segment_embedding") if num_segments else None
         )
         self.embeddings_layer_norm = (
             keras.layers.LayerNormalization(
@@ -133,6 +110,28 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.embeddings_dropout = Dropout(
             dropout, dtype=self.dtype_policy, name="embeddings_dropout"
         )
+
+    def _embedding(self, input_dim, name):
+        """A learned table `[input_dim, embedding_dim]` (token or segment)."""
+        return keras.layers.Embedding(
+            input_dim,
+            self.embedding_dim,
+            embeddings_initializer=clone_initializer(self.embeddings_initializer),
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def _position_layer(self):
+        """The learned `[sequence_length, embedding_dim]` table, or the fixed
+        sinusoids of the Transformer paper."""
+        if self.position_encoding == "learned":
+            return PositionEmbedding(
+                self.sequence_length,
+                initializer=clone_initializer(self.embeddings_initializer),
+                dtype=self.dtype_policy,
+                name="position_embedding",
+            )
+        return SinusoidalPositionEncoding(dtype=self.dtype_policy, name="position_embedding")
 
     def build(self, token_ids_shape, segment_ids_shape=None):
         embedded_shape = tuple(token_ids_shape) + (self.embedding_dim,)

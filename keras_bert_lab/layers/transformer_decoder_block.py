@@ -5,17 +5,14 @@ import keras
 from keras import ops
 
 from keras_bert_lab.layers import masking
-from keras_bert_lab.layers.dropout import Dropout
-from keras_bert_lab.layers.feed_forward import FeedForward
-from keras_bert_lab.layers.initializers import clone_initializer
-from keras_bert_lab.layers.multi_head_attention import MultiHeadAttention
+from keras_bert_lab.layers.transformer_block import TransformerBlockBase
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
-class TransformerDecoderBlock(keras.layers.Layer):
+class TransformerDecoderBlock(TransformerBlockBase):
     """Causal self-attention, cross-attention and feed-forward, each with
     dropout, a residual connection and layer normalisation (post-LN as in the
-    paper, or pre-LN with `normalize_first=True`).
+    paper, or pre-LN with `normalize_first=True`; `TransformerBlockBase`).
 
     Masking: self-attention is causal and ignores padded decoder positions
     (`decoder_padding_mask`, or the Keras mask of `decoder_sequence`);
@@ -76,82 +73,24 @@ class TransformerDecoderBlock(keras.layers.Layer):
         - [Vaswani et al., 2017](https://arxiv.org/abs/1706.03762), §3.1.
     """
 
-    def __init__(
-        self,
-        num_heads,
-        intermediate_dim,
-        dropout=0.0,
-        attention_dropout=None,
-        activation="relu",
-        layer_norm_epsilon=1e-5,
-        normalize_first=False,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.attention_dropout = dropout if attention_dropout is None else attention_dropout
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.normalize_first = normalize_first
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.supports_masking = True
-
-    def _attention(self, name, hidden_dim):
-        return MultiHeadAttention(
-            num_heads=self.num_heads,
-            key_dim=hidden_dim // self.num_heads,
-            dropout=self.attention_dropout,
-            kernel_initializer=clone_initializer(self.kernel_initializer),
-            bias_initializer=clone_initializer(self.bias_initializer),
-            dtype=self.dtype_policy,
-            name=name,
-        )
-
-    def _layer_norm(self, name, shape):
-        layer = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
-        )
-        layer.build(shape)
-        return layer
-
-    def _dropout(self, name):
-        return Dropout(self.dropout, dtype=self.dtype_policy, name=name)
-
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
-        hidden_dim = decoder_sequence_shape[-1]
-        if hidden_dim % self.num_heads:
-            raise ValueError(
-                f"{self.name}: hidden size {hidden_dim} is not divisible by "
-                f"num_heads={self.num_heads}"
-            )
+        self._check_hidden_dim(decoder_sequence_shape[-1])
         encoder_sequence_shape = encoder_sequence_shape or decoder_sequence_shape
-        self.self_attention_layer = self._attention("self_attention_layer", hidden_dim)
-        self.self_attention_layer.build(decoder_sequence_shape, decoder_sequence_shape)
-        self.self_attention_dropout = self._dropout("self_attention_dropout")
+        self.self_attention_layer = self._attention_layer(
+            "self_attention_layer", decoder_sequence_shape, decoder_sequence_shape
+        )
+        self.self_attention_dropout = self._dropout_layer("self_attention_dropout")
         self.self_attention_layer_norm = self._layer_norm(
             "self_attention_layer_norm", decoder_sequence_shape
         )
-        self.cross_attention_layer = self._attention("cross_attention_layer", hidden_dim)
-        self.cross_attention_layer.build(decoder_sequence_shape, encoder_sequence_shape)
-        self.cross_attention_dropout = self._dropout("cross_attention_dropout")
+        self.cross_attention_layer = self._attention_layer(
+            "cross_attention_layer", decoder_sequence_shape, encoder_sequence_shape
+        )
+        self.cross_attention_dropout = self._dropout_layer("cross_attention_dropout")
         self.cross_attention_layer_norm = self._layer_norm(
             "cross_attention_layer_norm", decoder_sequence_shape
         )
-        self.feedforward = FeedForward(
-            self.intermediate_dim,
-            activation=self.activation,
-            dropout=self.dropout,
-            kernel_initializer=clone_initializer(self.kernel_initializer),
-            bias_initializer=clone_initializer(self.bias_initializer),
-            dtype=self.dtype_policy,
-            name="feedforward",
-        )
-        self.feedforward.build(decoder_sequence_shape)
+        self.feedforward = self._feedforward_layer(decoder_sequence_shape)
         self.feedforward_layer_norm = self._layer_norm(
             "feedforward_layer_norm", decoder_sequence_shape
         )
@@ -193,67 +132,17 @@ class TransformerDecoderBlock(keras.layers.Layer):
         if caching and cross_attention_cache is None:
             cross_attention_cache = self.compute_cross_attention_cache(encoder_sequence)
 
-        # Causal self-attention. With a cache, slots after the current step
-        # are hidden by the causal mask.
-        x = decoder_sequence
-        residual = x
-        if self.normalize_first:
-            x = self.self_attention_layer_norm(x)
-        if caching:
-            x, self_attention_cache, self_weights = self.self_attention_layer(
-                x,
-                x,
-                use_causal_mask=True,
-                cache=self_attention_cache,
-                cache_update_index=self_attention_cache_update_index,
-                return_attention_scores=True,
-                training=training,
-            )
-        else:
-            x, self_weights = self.self_attention_layer(
-                x,
-                x,
-                value_mask=decoder_padding_mask,
-                use_causal_mask=True,
-                return_attention_scores=True,
-                training=training,
-            )
-        x = residual + self.self_attention_dropout(x, training=training)
-        if not self.normalize_first:
-            x = self.self_attention_layer_norm(x)
-
-        # Cross-attention over the encoder output (or its cached keys and
-        # values, computed once per sentence).
-        residual = x
-        if self.normalize_first:
-            x = self.cross_attention_layer_norm(x)
-        if cross_attention_cache is None:
-            x, cross_weights = self.cross_attention_layer(
-                x,
-                encoder_sequence,
-                value_mask=encoder_padding_mask,
-                return_attention_scores=True,
-                training=training,
-            )
-        else:
-            x, _, cross_weights = self.cross_attention_layer(
-                x,
-                x,  # Unused: keys and values come from the cache.
-                value_mask=self._cache_padding_mask(encoder_padding_mask, cross_attention_cache),
-                cache=cross_attention_cache,
-                return_attention_scores=True,
-                training=training,
-            )
-        x = residual + self.cross_attention_dropout(x, training=training)
-        if not self.normalize_first:
-            x = self.cross_attention_layer_norm(x)
-
-        residual = x
-        if self.normalize_first:
-            x = self.feedforward_layer_norm(x)
-        x = residual + self.feedforward(x, training=training)
-        if not self.normalize_first:
-            x = self.feedforward_layer_norm(x)
+        x, self_attention_cache, self_weights = self._self_attention_sublayer(
+            decoder_sequence,
+            decoder_padding_mask,
+            self_attention_cache,
+            self_attention_cache_update_index,
+            training=training,
+        )
+        x, cross_weights = self._cross_attention_sublayer(
+            x, encoder_sequence, encoder_padding_mask, cross_attention_cache, training=training
+        )
+        x = self._feedforward_sublayer(x, training=training)
 
         results = (x,)
         if caching:
@@ -261,6 +150,86 @@ class TransformerDecoderBlock(keras.layers.Layer):
         if return_attention_scores:
             results += ({"self_attention": self_weights, "cross_attention": cross_weights},)
         return results[0] if len(results) == 1 else results
+
+    def _self_attention_sublayer(self, x, padding_mask, cache, cache_update_index, training=None):
+        """Causal self-attention over the decoder steps, with its residual
+        connection.
+
+        With `cache`, the new steps' keys and values are written into it at
+        `cache_update_index` and the attention runs over the whole cache:
+        the causal mask hides the slots after the current step, and
+        `padding_mask` (which covers the new steps only) is not used.
+
+        Returns:
+            `(outputs, cache, weights)`; `cache` is the updated cache, or
+            None without one.
+        """
+        residual = x
+        x = self._sublayer_input(x, self.self_attention_layer_norm)
+        if cache is None:
+            x, weights = self.self_attention_layer(
+                x,
+                x,
+                value_mask=padding_mask,
+                use_causal_mask=True,
+                return_attention_scores=True,
+                training=training,
+            )
+        else:
+            x, cache, weights = self.self_attention_layer(
+                x,
+                x,
+                use_causal_mask=True,
+                cache=cache,
+                cache_update_index=cache_update_index,
+                return_attention_scores=True,
+                training=training,
+            )
+        x = self._add_and_normalize(
+            residual,
+            x,
+            self.self_attention_layer_norm,
+            self.self_attention_dropout,
+            training=training,
+        )
+        return x, cache, weights
+
+    def _cross_attention_sublayer(
+        self, x, encoder_sequence, encoder_padding_mask, cache, training=None
+    ):
+        """Attention over the encoder output, or over its keys and values
+        computed once per sentence (`cache`), with its residual connection.
+
+        Returns:
+            `(outputs, weights)`.
+        """
+        residual = x
+        x = self._sublayer_input(x, self.cross_attention_layer_norm)
+        if cache is None:
+            x, weights = self.cross_attention_layer(
+                x,
+                encoder_sequence,
+                value_mask=encoder_padding_mask,
+                return_attention_scores=True,
+                training=training,
+            )
+        else:
+            x, _, weights = self.cross_attention_layer(
+                x,
+                x,  # Unused: keys and values come from the cache.
+                value_mask=self._cache_padding_mask(encoder_padding_mask, cache),
+                cache=cache,
+                return_attention_scores=True,
+                training=training,
+            )
+        x = self._add_and_normalize(
+            residual,
+            x,
+            self.cross_attention_layer_norm,
+            self.cross_attention_dropout,
+            training=training,
+        )
+        return x, weights
 
     @staticmethod
     def _cache_padding_mask(encoder_padding_mask, cache):
@@ -273,20 +242,3 @@ class TransformerDecoderBlock(keras.layers.Layer):
             return encoder_padding_mask
         shape = ops.shape(cache)
         return ops.ones((shape[0], shape[2]), dtype="bool")
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "attention_dropout": self.attention_dropout,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "normalize_first": self.normalize_first,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-            }
-        )
-        return config

@@ -3,16 +3,13 @@
 import keras
 
 from keras_bert_lab.layers import masking
-from keras_bert_lab.layers.dropout import Dropout
-from keras_bert_lab.layers.feed_forward import FeedForward
-from keras_bert_lab.layers.initializers import clone_initializer
-from keras_bert_lab.layers.multi_head_attention import MultiHeadAttention
+from keras_bert_lab.layers.transformer_block import TransformerBlockBase
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
-class TransformerEncoderBlock(keras.layers.Layer):
+class TransformerEncoderBlock(TransformerBlockBase):
     """Self-attention then a feed-forward network, each wrapped in dropout,
-    a residual connection and layer normalisation.
+    a residual connection and layer normalisation (`TransformerBlockBase`).
 
     Post-LN (the paper and BERT, the default):
         `x = LayerNorm(x + Dropout(SelfAttention(x)))`,
@@ -71,73 +68,15 @@ class TransformerEncoderBlock(keras.layers.Layer):
         - [Xiong et al., 2020](https://arxiv.org/abs/2002.04745) (pre-LN).
     """
 
-    def __init__(
-        self,
-        num_heads,
-        intermediate_dim,
-        dropout=0.0,
-        attention_dropout=None,
-        activation="relu",
-        layer_norm_epsilon=1e-5,
-        normalize_first=False,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.attention_dropout = dropout if attention_dropout is None else attention_dropout
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.normalize_first = normalize_first
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.supports_masking = True
-
     def build(self, inputs_shape):
-        hidden_dim = inputs_shape[-1]
-        if hidden_dim % self.num_heads:
-            raise ValueError(
-                f"{self.name}: hidden size {hidden_dim} is not divisible by "
-                f"num_heads={self.num_heads}"
-            )
-        self.self_attention_layer = MultiHeadAttention(
-            num_heads=self.num_heads,
-            key_dim=hidden_dim // self.num_heads,
-            dropout=self.attention_dropout,
-            kernel_initializer=clone_initializer(self.kernel_initializer),
-            bias_initializer=clone_initializer(self.bias_initializer),
-            dtype=self.dtype_policy,
-            name="self_attention_layer",
+        self._check_hidden_dim(inputs_shape[-1])
+        self.self_attention_layer = self._attention_layer(
+            "self_attention_layer", inputs_shape, inputs_shape
         )
-        self.self_attention_layer.build(inputs_shape, inputs_shape)
-        self.self_attention_dropout = Dropout(
-            self.dropout, dtype=self.dtype_policy, name="self_attention_dropout"
-        )
-        self.self_attention_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon,
-            dtype=self.dtype_policy,
-            name="self_attention_layer_norm",
-        )
-        self.self_attention_layer_norm.build(inputs_shape)
-        self.feedforward = FeedForward(
-            self.intermediate_dim,
-            activation=self.activation,
-            dropout=self.dropout,
-            kernel_initializer=clone_initializer(self.kernel_initializer),
-            bias_initializer=clone_initializer(self.bias_initializer),
-            dtype=self.dtype_policy,
-            name="feedforward",
-        )
-        self.feedforward.build(inputs_shape)
-        self.feedforward_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon,
-            dtype=self.dtype_policy,
-            name="feedforward_layer_norm",
-        )
-        self.feedforward_layer_norm.build(inputs_shape)
+        self.self_attention_dropout = self._dropout_layer("self_attention_dropout")
+        self.self_attention_layer_norm = self._layer_norm("self_attention_layer_norm", inputs_shape)
+        self.feedforward = self._feedforward_layer(inputs_shape)
+        self.feedforward_layer_norm = self._layer_norm("feedforward_layer_norm", inputs_shape)
         self.built = True
 
     def call(
@@ -152,14 +91,13 @@ class TransformerEncoderBlock(keras.layers.Layer):
         if padding_mask is None:
             padding_mask = masking.keras_mask(inputs if key_value is None else key_value)
 
-        residual = inputs
-        x = self.self_attention_layer_norm(inputs) if self.normalize_first else inputs
+        # Self-attention: the queries are `inputs`, the keys and values the
+        # whole sequence (`key_value`, or `inputs` itself).
+        x = self._sublayer_input(inputs, self.self_attention_layer_norm)
         if key_value is None:
             attended = x
-        elif self.normalize_first:
-            attended = self.self_attention_layer_norm(key_value)
         else:
-            attended = key_value
+            attended = self._sublayer_input(key_value, self.self_attention_layer_norm)
         x, attention_weights = self.self_attention_layer(
             x,
             attended,
@@ -168,34 +106,16 @@ class TransformerEncoderBlock(keras.layers.Layer):
             return_attention_scores=True,
             training=training,
         )
-        x = residual + self.self_attention_dropout(x, training=training)
-        if not self.normalize_first:
-            x = self.self_attention_layer_norm(x)
+        x = self._add_and_normalize(
+            inputs,
+            x,
+            self.self_attention_layer_norm,
+            self.self_attention_dropout,
+            training=training,
+        )
 
-        residual = x
-        if self.normalize_first:
-            x = self.feedforward_layer_norm(x)
-        x = residual + self.feedforward(x, training=training)
-        if not self.normalize_first:
-            x = self.feedforward_layer_norm(x)
+        x = self._feedforward_sublayer(x, training=training)
 
         if return_attention_scores:
             return x, attention_weights
         return x
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "attention_dropout": self.attention_dropout,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "normalize_first": self.normalize_first,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-            }
-        )
-        return config

@@ -4,7 +4,6 @@ import pytest
 import tensorflow as tf
 
 from keras_bert_lab.layers import Dropout
-from keras_bert_lab.layers.dropout import random_number_algorithm
 
 SHAPE = (8, 4, 128, 128)  # 524,288 elements, one attention-weights tensor.
 
@@ -91,19 +90,6 @@ def test_gradient_is_the_mask_times_the_scale():
 
     outputs, gradient = (np.asarray(t) for t in forward_backward())
     np.testing.assert_allclose(outputs, np.asarray(inputs) * gradient, rtol=1e-6)
-
-
-def test_generator_is_threefry_under_xla_and_philox_elsewhere():
-    seen = []
-
-    def trace():
-        seen.append(random_number_algorithm())
-        return tf.constant(0)
-
-    trace()
-    tf.function(trace)()
-    tf.function(trace, jit_compile=True)()
-    assert seen == ["philox", "philox", "threefry"]
 
 
 def test_config_round_trip_and_noise_shape_error():

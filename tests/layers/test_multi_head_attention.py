@@ -57,7 +57,7 @@ def test_parity_with_keras_multi_head_attention(masking):
 
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_gradients_match_keras_multi_head_attention(jit_compile):
-    """Our bias gradients are products with a ones row (`_add_bias`); every
+    """Our bias gradients are products with a ones row (`kernels.add_bias`); every
     weight's and input's gradient must still be Keras'."""
     ours, reference, query, value = paired_layers()
     value_mask = np.ones((BATCH, KEY_LENGTH), bool)
