@@ -94,6 +94,7 @@ def load_fra_eng(
     test_fraction: float = 0.1,
     seed: int = 1337,
     split: str = "hard",
+    max_per_split: int | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> ParallelCorpus:
     """Load English-French pairs from a data directory, or download them.
@@ -108,6 +109,8 @@ def load_fra_eng(
         test_fraction: expected share of French sentences in test.
         seed: seed of the shuffle within each split.
         split: `"hard"` (near-duplicate-free, the default) or `"source"` (module docstring).
+        max_per_split: keep at most this many pairs of each split (the first ones once
+            shuffled), for quick runs on the real data; None keeps all.
         cache_dir: Keras cache root for downloads and for extracting an archive whose
             folder is read-only (default `$KERAS_HOME` or `~/.keras`).
 
@@ -117,6 +120,8 @@ def load_fra_eng(
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if max_per_split is not None and max_per_split < 1:
+        raise ValueError(f"max_per_split must be at least 1, got {max_per_split}")
     if min(validation_fraction, test_fraction) < 0 or validation_fraction + test_fraction >= 1:
         raise ValueError(
             "validation_fraction and test_fraction must be >= 0 and sum to less than 1, "
@@ -139,7 +144,8 @@ def load_fra_eng(
         splits[name].append((french, english))
     rng = np.random.default_rng(seed)
     train, validation, test = (
-        [split[i] for i in rng.permutation(len(split))] for split in splits.values()
+        [pairs_of_split[i] for i in rng.permutation(len(pairs_of_split))][:max_per_split]
+        for pairs_of_split in splits.values()
     )
     return ParallelCorpus(
         train=train,

@@ -196,3 +196,12 @@ def test_very_large_components_stay_in_training(monkeypatch):
     buckets = fra_eng.split_buckets(pairs)
     assert buckets[:4] == [fra_eng.SPLIT_BUCKETS - 1] * 4
     assert fra_eng.loose_key("Élève, l'été — « Ça va ? »") == "eleve l ete ca va"
+
+
+def test_max_per_split_caps_every_split(tmp_path):
+    write_pairs(tmp_path / "data", _variant_corpus())
+    full = load_fra_eng(tmp_path / "data")
+    capped = load_fra_eng(tmp_path / "data", max_per_split=5)
+    for name in ("train", "validation", "test"):
+        assert getattr(capped, name) == getattr(full, name)[:5]
+    assert len(capped.test_references) <= 5

@@ -153,3 +153,16 @@ def test_download_verifies_the_publisher_checksum(
     assert data.source.startswith(url)
     assert len(data.train) + len(data.validation) == 42
     assert (tmp_path / "cache/datasets/aclImdb_v1.tar.gz").is_file()
+
+
+def test_max_per_split_caps_every_split_and_keeps_both_labels(imdb_data_dir):
+    full = load_imdb(imdb_data_dir, validation_fraction=0.2)
+    capped = load_imdb(imdb_data_dir, validation_fraction=0.2, max_per_split=4)
+    for name in ("train", "validation", "test"):
+        split, full_split = getattr(capped, name), getattr(full, name)
+        assert len(split) == min(4, len(full_split))
+        assert split.texts == full_split.texts[: len(split)]
+    assert set(capped.test.labels.tolist()) == {0, 1}
+    assert capped.unsup == full.unsup[:4]
+    with pytest.raises(ValueError, match="max_per_split"):
+        load_imdb(imdb_data_dir, max_per_split=0)
