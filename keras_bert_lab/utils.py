@@ -8,6 +8,7 @@
 """
 
 import contextlib
+import errno
 import json
 import os
 import platform
@@ -22,12 +23,34 @@ import numpy as np
 import tensorflow as tf
 
 
+class DiskFullError(OSError):
+    """A write ran out of space; the file it was to replace is intact. One-line message."""
+
+
+def _is_disk_full(error):
+    """`error`, or an error it was raised from, is `ENOSPC` (Keras and h5py wrap it)."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _disk_full_error(path):
+    return DiskFullError(
+        errno.ENOSPC, f"no space left on the device to write {path}; the previous one is intact"
+    )
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix=""):
     """Yields a temporary path beside `path` to write to; renames it to `path` on success and
     removes it on any error, leaving an existing `path` untouched.
 
     `suffix` ends the temporary name (Keras wants `.keras` or `.weights.h5`).
+
+    Raises:
+        DiskFullError: the device is full (`ENOSPC`), whichever library was writing.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,6 +58,10 @@ def atomic_path(path, suffix=""):
     try:
         yield partial
         os.replace(partial, path)
+    except Exception as error:
+        if _is_disk_full(error):
+            raise _disk_full_error(path) from error
+        raise
     finally:
         if partial.exists():
             partial.unlink()
@@ -43,7 +70,11 @@ def atomic_path(path, suffix=""):
 @contextlib.contextmanager
 def atomic_directory(path):
     """Yields a temporary folder beside `path` to fill; swaps it in for `path` on success and
-    removes it on any error, leaving an existing `path` untouched."""
+    removes it on any error, leaving an existing `path` untouched.
+
+    Raises:
+        DiskFullError: the device is full (`ENOSPC`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
@@ -51,8 +82,17 @@ def atomic_directory(path):
         yield partial
         partial.chmod(0o755)  # mkdtemp makes it private; what goes in is not secret.
         if path.exists():
-            shutil.rmtree(path)
-        os.replace(partial, path)
+            # Renamed aside, not removed first: one of the two folders is in place at any time.
+            retired = path.with_name(f".{path.name}.retired-{os.getpid()}")
+            os.replace(path, retired)
+            os.replace(partial, path)
+            shutil.rmtree(retired)
+        else:
+            os.replace(partial, path)
+    except Exception as error:
+        if _is_disk_full(error):
+            raise _disk_full_error(path) from error
+        raise
     finally:
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
