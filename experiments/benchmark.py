@@ -12,7 +12,8 @@ import dataclasses
 import json
 import sys
 
-from keras_bert_lab import benchmarks as benchmarking
+from keras_bert_lab.benchmarks.report import markdown_report
+from keras_bert_lab.benchmarks.run import SECTIONS, run_benchmark
 from keras_bert_lab.presets import BENCHMARK_PRESETS
 from keras_bert_lab.utils import write_text_atomically
 
@@ -67,8 +68,8 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--sections",
-        default=",".join(benchmarking.SECTIONS),
-        help="comma-separated subset of " + ",".join(benchmarking.SECTIONS),
+        default=",".join(SECTIONS),
+        help="comma-separated subset of " + ",".join(SECTIONS),
     )
     parser.add_argument(
         "--profile",
@@ -100,7 +101,7 @@ def main(argv=None):
     config = make_config(args)
     sections = tuple(s for s in args.sections.split(",") if s)
     log = (lambda *_: None) if args.quiet else print
-    results = benchmarking.run_benchmark(config, sections, log=log, profile_dir=args.profile)
+    results = run_benchmark(config, sections, log=log, profile_dir=args.profile)
     results["command"] = [
         sys.executable,
         "-m",
@@ -108,7 +109,7 @@ def main(argv=None):
         *(sys.argv[1:] if argv is None else argv),
     ]
     results["preset"] = args.preset
-    report = benchmarking.markdown_report(results)
+    report = markdown_report(results)
     results["markdown"] = report
     if args.json:
         write_text_atomically(args.json, json.dumps(results, indent=2) + "\n")

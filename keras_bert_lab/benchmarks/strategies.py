@@ -36,11 +36,20 @@ import sys
 import time
 from pathlib import Path
 
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_bert_lab.benchmarks.synthetic import FIRST_REGULAR_ID
+from keras_bert_lab.models.bert import BertClassifier, BertEncoder
 from keras_bert_lab.presets import STRATEGY_BENCHMARK_PRESETS
-from keras_bert_lab.training.strategy import free_local_ports
+from keras_bert_lab.training import objectives
+from keras_bert_lab.training.loop import DistributedTrainer
+from keras_bert_lab.training.strategy import create_strategy, free_local_ports, split_cpu
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 RESULT_PREFIX = "STRATEGY_BENCHMARK_RESULT "
+_REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
 def measure_in_process(config, strategy_name, run_dir, launched_at, extra_epochs=0):
@@ -58,58 +67,15 @@ def measure_in_process(config, strategy_name, run_dir, launched_at, extra_epochs
         there are none), `epoch_seconds`, `replicas`, `start_step`, and
         `launch_to_first_epoch_seconds`.
     """
-    from keras_bert_lab.training.strategy import split_cpu
-
     if strategy_name == "mirrored":
-        split_cpu(2)
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    from keras_bert_lab.models.bert import BertClassifier, BertEncoder
-    from keras_bert_lab.training import objectives
-    from keras_bert_lab.training.loop import DistributedTrainer
-    from keras_bert_lab.training.strategy import create_strategy
-
+        split_cpu(2)  # Before TensorFlow creates its devices: before any tensor.
     keras.utils.set_random_seed(0)
     strategy = create_strategy(strategy_name)
-    with strategy.scope():
-        classifier = BertClassifier(
-            BertEncoder.from_config_name(
-                config.config_name,
-                config.vocabulary_size,
-                max_sequence_length=config.sequence_length,
-            )
-        )
-        optimizer = keras.optimizers.AdamW(1e-4)
-    trainer = DistributedTrainer(
-        classifier,
-        optimizer,
-        objectives.classification,
-        strategy=strategy,
-        run_dir=run_dir,
-        verbose=False,
-        checkpoint_every_steps=10 * config.steps * (config.repetitions + 1),
-    )
-    rng = np.random.default_rng(0)
-    num_examples = config.global_batch_size * config.steps
-    token_ids = rng.integers(
-        7, config.vocabulary_size, (num_examples, config.sequence_length), dtype=np.int32
-    )
-    features = {
-        "token_ids": token_ids,
-        "segment_ids": np.zeros_like(token_ids),
-        "padding_mask": np.ones_like(token_ids, dtype=bool),
-    }
-    labels = rng.integers(0, 2, num_examples, dtype=np.int32)
-    dataset = tf.data.Dataset.from_tensor_slices((features, labels)).batch(
-        config.global_batch_size, drop_remainder=True
-    )
-
+    trainer = _make_trainer(config, strategy, run_dir)
     start_step = trainer.restore()
     first_epoch_end = []
     history = trainer.fit(
-        dataset,
+        _random_batches(config),
         epochs=start_step // config.steps + (extra_epochs or config.repetitions + 1),
         steps_per_epoch=config.steps,
         on_epoch_end=[lambda epoch, logs: first_epoch_end.append(time.time())],
@@ -122,6 +88,52 @@ def measure_in_process(config, strategy_name, run_dir, launched_at, extra_epochs
         "seconds_per_step": statistics.median(timed) / config.steps if timed else None,
         "launch_to_first_epoch_seconds": first_epoch_end[0] - launched_at,
     }
+
+
+def _make_trainer(config, strategy, run_dir):
+    """A `DistributedTrainer` of a BERT classifier of `config.config_name`
+    with random weights, built under `strategy`; it checkpoints into
+    `run_dir` at each epoch end only."""
+    with strategy.scope():
+        classifier = BertClassifier(
+            BertEncoder.from_config_name(
+                config.config_name,
+                config.vocabulary_size,
+                max_sequence_length=config.sequence_length,
+            )
+        )
+        optimizer = keras.optimizers.AdamW(1e-4)
+    return DistributedTrainer(
+        classifier,
+        optimizer,
+        objectives.classification,
+        strategy=strategy,
+        run_dir=run_dir,
+        verbose=False,
+        checkpoint_every_steps=10 * config.steps * (config.repetitions + 1),
+    )
+
+
+def _random_batches(config):
+    """`config.steps` global batches of random token ids (seed 0): int32
+    `[global_batch_size, sequence_length]` features, binary labels."""
+    rng = np.random.default_rng(0)
+    num_examples = config.global_batch_size * config.steps
+    token_ids = rng.integers(
+        FIRST_REGULAR_ID,
+        config.vocabulary_size,
+        (num_examples, config.sequence_length),
+        dtype=np.int32,
+    )
+    features = {
+        "token_ids": token_ids,
+        "segment_ids": np.zeros_like(token_ids),
+        "padding_mask": np.ones_like(token_ids, dtype=bool),
+    }
+    labels = rng.integers(0, 2, num_examples, dtype=np.int32)
+    return tf.data.Dataset.from_tensor_slices((features, labels)).batch(
+        config.global_batch_size, drop_remainder=True
+    )
 
 
 def _launch(preset, strategy_name, run_dir, log_path, tf_config=None, extra_epochs=0):
@@ -149,7 +161,7 @@ def _launch(preset, strategy_name, run_dir, log_path, tf_config=None, extra_epoc
     with open(log_path, "w") as log:  # the child keeps its own copy of the file
         return subprocess.Popen(
             command,
-            cwd=Path(__file__).resolve().parents[1],
+            cwd=_REPOSITORY_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

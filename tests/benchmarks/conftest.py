@@ -1,0 +1,40 @@
+"""The tiny benchmark run whose results the section tests read.
+
+`python -m experiments.benchmark --tiny` with every section and the
+profiles runs once per session (a few minutes). No timing is asserted: the
+machine running the tests is shared; the tests check that every field is
+produced.
+"""
+
+import json
+
+import pytest
+
+from experiments import benchmark
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """`(returned results, folder)`: the folder holds `b.json`, `b.md` and
+    the profiles under `profile/`."""
+    folder = tmp_path_factory.mktemp("benchmark")
+    returned = benchmark.main(
+        [
+            "--tiny",
+            "--json",
+            str(folder / "b.json"),
+            "--markdown",
+            str(folder / "b.md"),
+            "--profile",
+            str(folder / "profile"),
+            "--quiet",
+        ]
+    )
+    return returned, folder
+
+
+@pytest.fixture(scope="session")
+def tiny_results(tiny_run):
+    """The results as `b.json` holds them."""
+    _, folder = tiny_run
+    return json.loads((folder / "b.json").read_text())
