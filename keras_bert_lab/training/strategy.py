@@ -21,11 +21,6 @@ LEARNING_RATE_SCALING = ("none", "linear", "sqrt")
 `sqrt` (Krizhevsky, 2014; common for Adam), or `none` (the rate is given for
 the global batch)."""
 
-MULTI_WORKER_TIMEOUT_SECONDS = 120
-"""Collective operations give up after this long: a dead worker makes the
-others fail with an error instead of hanging."""
-
-
 class StrategyError(ValueError):
     """A strategy cannot be created as asked; the message is one line."""
 
@@ -146,11 +141,11 @@ def _create_strategy(name):
     if name == "multi_worker":
         if read_tf_config() is None:
             raise StrategyError("--strategy=multi_worker needs TF_CONFIG describing the cluster")
-        return tf.distribute.MultiWorkerMirroredStrategy(
-            communication_options=tf.distribute.experimental.CommunicationOptions(
-                timeout_seconds=MULTI_WORKER_TIMEOUT_SECONDS
-            )
-        )
+        # No collective timeout: TensorFlow keeps a sleeping thread per collective op for the
+        # whole timeout (tensorflow/tensorflow#62466), thousands a minute, until the process
+        # can start no more. The coordination service the strategy starts detects a dead or
+        # stopped worker by its missing heartbeats and aborts the others' collectives.
+        return tf.distribute.MultiWorkerMirroredStrategy()
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)

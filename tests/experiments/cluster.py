@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from keras_bert_lab.training.strategy import free_local_ports
@@ -53,3 +54,21 @@ def stop(processes):
         if process.poll() is None:
             process.kill()
         process.wait()
+
+
+def wait_counting_threads(processes, timeout):
+    """Waits for `processes` to end; returns their exit codes and the most
+    threads each had at once (the entries of /proc/PID/task)."""
+    deadline = time.time() + timeout
+    peaks = [0] * len(processes)
+    while any(process.poll() is None for process in processes):
+        if time.time() > deadline:
+            raise subprocess.TimeoutExpired(processes[0].args, timeout)
+        for index, process in enumerate(processes):
+            try:
+                threads = len(os.listdir(f"/proc/{process.pid}/task"))
+            except OSError:  # it has just ended
+                continue
+            peaks[index] = max(peaks[index], threads)
+        time.sleep(0.5)
+    return [process.returncode for process in processes], peaks

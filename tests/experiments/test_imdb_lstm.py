@@ -204,21 +204,26 @@ def test_a_dead_worker_fails_the_cluster_quickly_and_a_restart_resumes(tiny_imdb
     last_line = (tmp_path / "worker0.log").read_text().strip().splitlines()[-1]
     assert survivor_code == 1, last_line
     assert last_line.startswith("imdb_lstm: error: lost a worker after step"), last_line
-    assert seconds_to_fail < 150  # the collective timeout is 120 s
+    # The coordination service's heartbeats, not a collective timeout.
+    assert seconds_to_fail < 60
 
     restart_logs = tmp_path / "restart"
     restart_logs.mkdir()
     restarted = cluster.start_cluster("imdb_lstm", args, restart_logs)
     try:
-        codes = [worker.wait(timeout=300) for worker in restarted]
+        codes, threads = cluster.wait_counting_threads(restarted, timeout=300)
     finally:
         cluster.stop(restarted)
     log = (restart_logs / "worker0.log").read_text()
     assert codes == [0, 0], log[-3000:]
+    # About 130 at rest; a thread per collective op (a collective timeout,
+    # tensorflow/tensorflow#62466) gave thousands within these 190 steps.
+    assert max(threads) < 500, threads
     assert "Resuming from step" in log
     results = json.loads((tmp_path / "logs/imdb_lstm/smoke/results.json").read_text())
     assert results["metrics"]["optimizer_steps"] == 40 * 5  # 72 reviews / global batch 16
-    print(f"survivor failed {seconds_to_fail:.1f} s after the kill")
+    print(f"survivor failed {seconds_to_fail:.1f} s after the kill; "
+          f"at most {max(threads)} threads a worker after the restart")
 
 
 @pytest.mark.parametrize("frozen", [False, True])
