@@ -2,7 +2,8 @@
 self-attention (with --head-summary TOKEN, also what every head attends to from that token), or
 a translator's cross-attention, the French × English alignment of each decoder layer."""
 
-import numpy as np
+from pathlib import Path
+
 import tensorflow as tf
 
 from keras_bert_lab.analysis import loading, probe
@@ -14,11 +15,9 @@ from keras_bert_lab.figures import (
     render,
     save_png,
 )
-from keras_bert_lab.models.translator.decoding import generate
 from keras_bert_lab.presets import ATTENTION_MAPS_PRESETS
-from keras_bert_lab.text.detokenize import detokenize_to_text
 from keras_bert_lab.text.packing import to_ragged_ids
-from keras_bert_lab.text.special_tokens import CLS_TOKEN, PAD_ID, SEP_TOKEN, bert_special_ids
+from keras_bert_lab.text.special_tokens import CLS_TOKEN, SEP_TOKEN, bert_special_ids
 from keras_bert_lab.utils import write_text_atomically
 
 EXPERIMENT = "attention_maps"
@@ -145,45 +144,93 @@ def translator_maps(args, parser):
         parser.error(str(error))
     maps = []
     for sentence in sentences:
-        source_ids = pipeline.tokenize_sources([sentence])
-        output_ids = generate(pipeline.translator, source_ids, jit_compile=False)
-        weights = np.asarray(
-            pipeline.translator.attention_weights(source_ids, output_ids)["cross_attention"]
-        )[0]
-        source = [int(i) for i in np.asarray(source_ids)[0] if i != PAD_ID]
-        output = [int(i) for i in np.asarray(output_ids)[0] if i != PAD_ID]
+        attention = pipeline.cross_attention(sentence, jit_compile=False)
         maps.append(
             (
                 sentence,
-                [pipeline.target_tokenizer.id_to_token(i) for i in output],
-                [pipeline.source_tokenizer.id_to_token(i) for i in source],
-                weights[:, :, : len(output), : len(source)],
-                detokenize_to_text(pipeline.target_tokenizer, output),
+                attention.output_tokens,
+                attention.source_tokens,
+                attention.weights,
+                attention.translation,
             )
         )
     return maps
 
 
-def main(argv=None):
-    parser = build_parser()
-    run = AnalysisRun.start(EXPERIMENT, parser, ATTENTION_MAPS_PRESETS, argv)
-    args, config = run.args, run.config
+def check_flags(args, config, parser):
+    """One clear error line for flags that do not go together."""
     if args.translator and (args.bert or args.head_summary):
         parser.error("--translator draws cross-attention alone: drop --bert and --head-summary")
     if not (args.bert or args.translator or config.random_models):
         parser.error("give --bert or --translator (or --preset smoke for a tiny random BERT)")
-    if args.translator:
-        maps, lowercase = translator_maps(args, parser), False
-        name, axis_labels = "cross_attention", ("French (source)", "English (output)")
-    else:
-        (maps, lowercase), name = bert_maps(args, config, parser), "attention"
-        axis_labels = ("key", "query")
+
+
+def head_summary_positions(args, maps, lowercase, parser):
+    """Per sentence, the position of the `--head-summary` token, or None."""
     positions = [
         find_token(tokens, args.head_summary, lowercase) if args.head_summary else None
         for _, tokens, *_ in maps
     ]
     if args.head_summary and all(position is None for position in positions):
         parser.error(f"--head-summary {args.head_summary!r} is in none of the sentences")
+    return positions
+
+
+def save_image(run, image, path, tag, description):
+    """Writes a rendered figure as PNG under the run folder and logs it to TensorBoard (under
+    the writer in use); returns its path relative to the run folder."""
+    save_png(image, run.run_dir / path)
+    tf.summary.image(tag, image[None], description=description)
+    return str(path)
+
+
+def draw_layers(run, number, sentence, tokens, key_tokens, weights, name, axis_labels):
+    """One figure of every head per layer of a sentence; the files written."""
+    files = []
+    for layer, layer_weights in enumerate(weights, start=1):
+        figure = attention_heads_figure(
+            layer_weights,
+            tokens,
+            f"sentence {number}, layer {layer}: {sentence}",
+            max_columns=run.config.max_columns,
+            key_tokens=key_tokens,
+            axis_labels=axis_labels,
+        )
+        path = Path(name, f"sentence_{number}", f"layer_{layer}.png")
+        files.append(
+            save_image(
+                run, render(figure), path, f"{name}/sentence_{number}/layer_{layer}", sentence
+            )
+        )
+    return files
+
+
+def draw_head_summary(run, number, sentence, tokens, weights, position):
+    """What each head attends to most from the chosen token: the record and its markdown."""
+    rows = head_summary(weights, tokens, position, run.config.top_k)
+    file = save_image(
+        run,
+        render(head_summary_figure(weights, tokens, position)),
+        Path("head_summary", f"sentence_{number}.png"),
+        f"head_summary/sentence_{number}",
+        f"{run.args.head_summary}: {sentence}",
+    )
+    record = {"position": position, "heads": rows, "file": file}
+    return record, summary_markdown(sentence, tokens, position, rows)
+
+
+def main(argv=None):
+    parser = build_parser()
+    run = AnalysisRun.start(EXPERIMENT, parser, ATTENTION_MAPS_PRESETS, argv)
+    args, config = run.args, run.config
+    check_flags(args, config, parser)
+    if args.translator:
+        maps, lowercase = translator_maps(args, parser), False
+        name, axis_labels = "cross_attention", ("French (source)", "English (output)")
+    else:
+        (maps, lowercase), name = bert_maps(args, config, parser), "attention"
+        axis_labels = ("key", "query")
+    positions = head_summary_positions(args, maps, lowercase, parser)
 
     writer = tf.summary.create_file_writer(str(run.run_dir))
     records, summaries = [], []
@@ -191,42 +238,17 @@ def main(argv=None):
         for number, ((sentence, tokens, key_tokens, weights, *translation), position) in enumerate(
             zip(maps, positions), start=1
         ):
-            files = []
-            for layer, layer_weights in enumerate(weights, start=1):
-                figure = attention_heads_figure(
-                    layer_weights,
-                    tokens,
-                    f"sentence {number}, layer {layer}: {sentence}",
-                    max_columns=config.max_columns,
-                    key_tokens=key_tokens,
-                    axis_labels=axis_labels,
-                )
-                image = render(figure)
-                path = run.run_dir / name / f"sentence_{number}" / f"layer_{layer}.png"
-                save_png(image, path)
-                tf.summary.image(
-                    f"{name}/sentence_{number}/layer_{layer}", image[None], description=sentence
-                )
-                files.append(str(path.relative_to(run.run_dir)))
+            files = draw_layers(
+                run, number, sentence, tokens, key_tokens, weights, name, axis_labels
+            )
             record = {"sentence": sentence, "tokens": tokens, "files": files}
             if translation:
                 record |= {"translation": translation[0], "source_tokens": key_tokens}
             if position is not None:
-                rows = head_summary(weights, tokens, position, config.top_k)
-                image = render(head_summary_figure(weights, tokens, position))
-                path = run.run_dir / "head_summary" / f"sentence_{number}.png"
-                save_png(image, path)
-                tf.summary.image(
-                    f"head_summary/sentence_{number}",
-                    image[None],
-                    description=f"{args.head_summary}: {sentence}",
+                record["head_summary"], summary = draw_head_summary(
+                    run, number, sentence, tokens, weights, position
                 )
-                record["head_summary"] = {
-                    "position": position,
-                    "heads": rows,
-                    "file": str(path.relative_to(run.run_dir)),
-                }
-                summaries.append(summary_markdown(sentence, tokens, position, rows))
+                summaries.append(summary)
             records.append(record)
     writer.flush()
     if summaries:

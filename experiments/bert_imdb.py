@@ -4,20 +4,17 @@ or from scratch (`--no-pretrain`)."""
 
 from pathlib import Path
 
-from keras_bert_lab.analysis.loading import LoadError, load_bert
 from keras_bert_lab.data.imdb import load_imdb
-from keras_bert_lab.models.bert import BertClassifier, BertEncoder
 from keras_bert_lab.presets import BERT_IMDB_PRESETS
-from keras_bert_lab.tasks.classification import train_text_classifier
+from keras_bert_lab.tasks.classification import fine_tune_bert
 from keras_bert_lab.tasks.pretraining import ENCODER_FILE
 from keras_bert_lab.tasks.run import Run, command_line, experiment_parser
-from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
-from keras_bert_lab.training.optimizers import bert_adamw
+from keras_bert_lab.tasks.starting_points import LoadError, fine_tuning_encoder
 
 EXPERIMENT = "bert_imdb"
 
 
-def main(argv=None):
+def build_parser():
     parser = experiment_parser(__doc__, BERT_IMDB_PRESETS)
     start = parser.add_mutually_exclusive_group()
     start.add_argument(
@@ -30,69 +27,43 @@ def main(argv=None):
         "Keras or Hugging Face format; its own vocabulary is used",
     )
     start.add_argument("--no-pretrain", action="store_true", help="train the encoder from scratch")
-    run = Run.start(EXPERIMENT, parser, BERT_IMDB_PRESETS, argv)
-    config, args = run.config, run.args
-    data = load_imdb(args.data_dir, seed=args.seed)
-    num_train = len(data.train.texts[: config.max_train_examples or None])
-    total_steps = config.epochs * run.steps_per_epoch(num_train)
+    return parser
 
-    with run.strategy.scope():
-        if args.no_pretrain:
-            vocabulary = train_wordpiece_vocabulary(
-                data.train.texts,
-                config.vocabulary_size,
-                lowercase=True,
-                cache_dir=run.run_dir / "vocabulary",
-            )
-            tokenizer = make_wordpiece_tokenizer(vocabulary, lowercase=True)
-            encoder = BertEncoder.from_config_name(
-                config.config_name,
-                len(vocabulary),
-                max_sequence_length=config.sequence_length,
-            )
-            start_point = "scratch"
-        else:
-            start_point = args.init_from or str(Path(args.logdir) / "bert_pretrain" / args.preset)
-            if args.init_from is None and not (Path(start_point) / ENCODER_FILE).exists():
-                parser.error(
-                    f"{Path(start_point) / ENCODER_FILE} not found: run `python -m "
-                    "experiments.bert_pretrain` first, or pass --init-from or --no-pretrain"
-                )
-            try:
-                encoder, tokenizer = load_bert(start_point)
-            except LoadError as error:
-                parser.error(f"--init-from: {error}")
-            if encoder.max_sequence_length < config.sequence_length:
-                parser.error(
-                    f"--init-from: {start_point} takes at most "
-                    f"{encoder.max_sequence_length} tokens; lower --set "
-                    f"sequence_length (now {config.sequence_length})"
-                )
-        classifier = BertClassifier(encoder, dropout=config.dropout)
-        optimizer = run.optimizer(
-            bert_adamw(
-                run.learning_rate,
-                total_steps,
-                config.warmup_fraction,
-                config.weight_decay,
-            )
+
+def start_point(parser, args):
+    """None with `--no-pretrain`; else `--init-from`, by default the `bert_pretrain` run of
+    the same preset, which must be finished."""
+    if args.no_pretrain:
+        return None
+    if args.init_from is not None:
+        return args.init_from
+    default = Path(args.logdir) / "bert_pretrain" / args.preset
+    if not (default / ENCODER_FILE).exists():
+        parser.error(
+            f"{default / ENCODER_FILE} not found: run `python -m "
+            "experiments.bert_pretrain` first, or pass --init-from or --no-pretrain"
         )
-    metrics, history = train_text_classifier(
-        run,
-        data,
-        classifier=classifier,
-        optimizer=optimizer,
-        tokenizer=tokenizer,
-        bert_inputs=True,
-    )
+    return str(default)
+
+
+def main(argv=None):
+    parser = build_parser()
+    run = Run.start(EXPERIMENT, parser, BERT_IMDB_PRESETS, argv)
+    data = load_imdb(run.args.data_dir, seed=run.args.seed)
+    init_from = start_point(parser, run.args)
+    try:
+        encoder, tokenizer = fine_tuning_encoder(run, data, init_from)
+    except LoadError as error:
+        parser.error(f"--init-from: {error}")
+    metrics, history = fine_tune_bert(run, data, encoder, tokenizer)
     run.log_hparams(metrics)
     name = f"BERT-{encoder.num_layers}L/{encoder.hidden_dim}H"
     return run.write_results(
         metrics,
         data.source,
         extra={
-            "model": name + (" from scratch" if args.no_pretrain else " pre-trained"),
-            "start_point": start_point,
+            "model": name + (" pre-trained" if init_from else " from scratch"),
+            "start_point": init_from or "scratch",
             "history": history,
         },
     )

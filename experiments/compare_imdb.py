@@ -17,7 +17,7 @@ from pathlib import Path
 
 from keras_bert_lab.analysis.results import comparison_rows, markdown_table
 from keras_bert_lab.training.strategy import STRATEGIES
-from keras_bert_lab.utils import write_json_atomically
+from keras_bert_lab.utils import write_json_atomically, write_text_atomically
 
 
 def parse_args(argv):
@@ -95,7 +95,7 @@ def main(argv=None):
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = comparison_rows(results)
     table = markdown_table(rows)
-    (out_dir / "comparison.md").write_text(table + "\n")
+    write_text_atomically(out_dir / "comparison.md", table + "\n")
     write_json_atomically(out_dir / "comparison.json", rows)
     print(table)
     return rows

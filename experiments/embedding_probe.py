@@ -1,7 +1,7 @@
 """Probe static and contextual word vectors on ambiguous words: word2vec, the LSTM's
 embedding table and hidden states, and every BERT layer."""
 
-from keras_bert_lab.analysis import loading, probe
+from keras_bert_lab.analysis import loading, probe, separation
 from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
 from keras_bert_lab.figures import render, save_png
 from keras_bert_lab.presets import EMBEDDING_PROBE_PRESETS
@@ -91,8 +91,8 @@ def main(argv=None):
 
     summaries, per_word = {}, {}
     for source in sources:
-        similarities = probe.sense_similarities(source.vectors, occurrences)
-        probe.check_static(source, similarities)
+        similarities = separation.sense_similarities(source.vectors, occurrences)
+        separation.check_static(source, similarities)
         summaries[source.name] = {
             "family": source.family,
             "static": source.static,
@@ -104,10 +104,10 @@ def main(argv=None):
         }
         per_word[source.name] = similarities["words"]
 
-    table = probe.markdown_table(summaries)
+    table = separation.markdown_table(summaries)
     write_text_atomically(run.run_dir / "probe_results.md", table)
-    save_png(render(probe.separation_figure(summaries)), run.run_dir / "separation.png")
-    probe.write_projector(run.run_dir / "projector", sources, occurrences)
+    save_png(render(separation.separation_figure(summaries)), run.run_dir / "separation.png")
+    separation.write_projector(run.run_dir / "projector", sources, occurrences)
     write_json_atomically(run.run_dir / "per_word.json", per_word)
     print(table)
     return run.write_results(

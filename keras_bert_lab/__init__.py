@@ -8,8 +8,9 @@ from keras_bert_lab import layers
 from keras_bert_lab.export import raw_text
 from keras_bert_lab.models import bert, word2vec
 from keras_bert_lab.models.translator import model as translator_model
+from keras_bert_lab.models.translator import pipeline as translator_pipeline
 from keras_bert_lab.training import schedules
 
 __version__ = "0.1.0"
 
-del bert, layers, raw_text, schedules, translator_model, word2vec
+del bert, layers, raw_text, schedules, translator_model, translator_pipeline, word2vec

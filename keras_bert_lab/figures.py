@@ -1,4 +1,5 @@
-"""Attention heatmaps and a per-token summary of what each head attends to.
+"""Attention heatmaps, a per-token summary of what each head attends to, and a translation's
+source × output alignment.
 
 Figures are `matplotlib.figure.Figure`s drawn without pyplot (no global state, no display
 needed); `render` draws one into an RGBA array, which `save_png` writes atomically and
@@ -9,14 +10,14 @@ Attention weights are `[num_heads, T, T]` per layer (query by key, as from
 """
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from PIL import Image
+
+from keras_bert_lab.utils import atomic_path
 
 
 def attention_heads_figure(
@@ -121,6 +122,33 @@ def head_summary_figure(weights, tokens, query_index):
     return figure
 
 
+def alignment_figure(weights, source_tokens, output_tokens):
+    """A translation's cross-attention, one heatmap: output tokens down, source tokens across.
+
+    Args:
+        weights: float `[len(output_tokens), len(source_tokens)]`, e.g. one decoder block's
+            cross-attention averaged over heads.
+        source_tokens: the source (French) token strings.
+        output_tokens: the output (English) token strings.
+
+    Returns:
+        A `Figure` with a colour bar from 0 to the largest weight.
+    """
+    figure = Figure(
+        figsize=(1.5 + 0.45 * len(source_tokens), 1.2 + 0.35 * len(output_tokens)),
+        dpi=80,
+        layout="constrained",
+    )
+    axes = figure.add_subplot()
+    image = axes.imshow(weights, vmin=0.0, cmap="viridis", aspect="auto")
+    axes.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right")
+    axes.set_yticks(range(len(output_tokens)), output_tokens)
+    axes.set_xlabel("French (source)")
+    axes.set_ylabel("English (output)")
+    figure.colorbar(image, ax=axes)
+    return figure
+
+
 def _outline(column, row):
     return Rectangle((column - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="cyan", linewidth=1.2)
 
@@ -134,10 +162,6 @@ def render(figure):
 
 
 def save_png(image, path):
-    """Writes a rendered image `[height, width, 4]` to `path` as PNG, through a temporary
-    file renamed into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    Image.fromarray(image).save(partial, format="PNG")
-    os.replace(partial, path)
+    """Writes a rendered image `[height, width, 4]` to `path` as PNG, atomically."""
+    with atomic_path(path, suffix=".png") as partial:
+        Image.fromarray(image).save(partial, format="PNG")

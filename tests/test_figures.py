@@ -85,6 +85,17 @@ def test_cross_attention_figure_has_source_tokens_across():
     assert axes.get_xlabel() == "French" and axes.get_ylabel() == "English"
 
 
+def test_alignment_figure_has_output_tokens_down_and_source_tokens_across():
+    figure = figures.alignment_figure(
+        np.full((4, 3), 1 / 3), ["le", "chat", "dort"], ["the", "cat", "sleeps", "[END]"]
+    )
+    axes = figure.axes[0]
+    assert [label.get_text() for label in axes.get_xticklabels()] == ["le", "chat", "dort"]
+    assert [label.get_text() for label in axes.get_yticklabels()][-1] == "[END]"
+    assert axes.get_xlabel() == "French (source)" and axes.get_ylabel() == "English (output)"
+    assert figures.render(figure).shape[-1] == 4
+
+
 def test_head_summary_lists_the_strongest_keys():
     tokens = ["[CLS]", "the", "plot", "thickens", "[SEP]"]
     weights = np.full((LAYERS, HEADS, 5, 5), 0.1)

@@ -1,28 +1,14 @@
-"""Static versus contextual word vectors, measured on ambiguous words.
+"""Word vectors of ambiguous words, in context: the probe set and the sources of vectors.
 
 The probe set (`probe_sentences.json`) has words with two senses and five sentences per
-sense, the target occurrence marked `[like this]`. For each source of word vectors, every
-occurrence gets one vector (the mean over the word's tokens, when a tokenizer splits it), and
-for each word:
+sense, the target occurrence marked `[like this]` (`load_probe_set`). For each source of word
+vectors, every occurrence gets one vector: the mean over the word's tokens, when a tokenizer
+splits it (`tokenize_occurrences` finds them). `keras_bert_lab.analysis.separation` measures
+how well each source tells the senses apart.
 
-- `within`: mean cosine similarity over pairs of sentences with the same sense;
-- `across`: mean cosine similarity over pairs of sentences with different senses;
-- `separation = within - across`: how much the vectors tell the senses apart.
-
-The source's numbers are the means over words. A static source (a word2vec table, an
-embedding table) gives the same vector in every sentence, so `within = across = 1.0`
-exactly and `separation = 0`: `check_static` asserts it, as a check that the vectors really
-are looked up where the word is. Contextual vectors (LSTM states, BERT layers) are compared
-by separation rather than by raw similarity, since their similarities share a large,
-layer-dependent baseline (anisotropy; Ethayarajh, 2019).
-
-Sources: `word2vec_source`, `lstm_sources` (embedding table and each bidirectional layer's
-states), `bert_sources` (token embedding table, embedding block output and every encoder
-layer).
-
-References:
-    - Ethayarajh, 2019, "How Contextual are Contextualized Word Representations?"
-      (https://arxiv.org/abs/1909.00512).
+Sources: `word2vec_source` (static), `lstm_sources` (the embedding table, static, and each
+bidirectional layer's states), `bert_sources` (the token embedding table, static; the
+embedding block's output and every encoder layer's).
 """
 
 import dataclasses
@@ -38,12 +24,10 @@ from keras_bert_lab.text.packing import to_ragged_ids
 from keras_bert_lab.text.special_tokens import (
     CLS_ID,
     PAD_ID,
-    RESERVED_TOKENS,
     SEP_ID,
     UNK_TOKEN,
     bert_special_ids,
 )
-from keras_bert_lab.utils import write_text_atomically
 
 PROBE_SENTENCES = Path(__file__).with_name("probe_sentences.json")
 """The probe set written for this project: 22 words x 2 senses x 5 sentences."""
@@ -343,164 +327,3 @@ def bert_sources(encoder, tokenizer, occurrences, batch_size=32):
         name = "bert_embeddings" if depth == 0 else f"bert_layer_{depth}"
         sources.append(ProbeSource(name, "bert", False, vectors, unknown))
     return sources
-
-
-def cosine_matrix(vectors):
-    """Pairwise cosine similarities, float64 `[n, n]`, from `[n, dim]`.
-
-    Written so that two identical vectors give exactly 1.0: `dot(a, a) / sqrt(dot(a, a)²)`,
-    and `sqrt(x²) == x` in IEEE arithmetic.
-    """
-    vectors = np.asarray(vectors, np.float64)
-    dots = np.sum(vectors[:, None, :] * vectors[None, :, :], axis=-1)
-    squared_norms = np.diagonal(dots)
-    if np.any(squared_norms == 0):
-        raise ProbeError("a probe vector is all zeros; its cosine similarity is undefined")
-    return dots / np.sqrt(squared_norms[:, None] * squared_norms[None, :])
-
-
-def sense_similarities(vectors, occurrences):
-    """Within-sense and across-sense similarity of each word, and their means over words.
-
-    Args:
-        vectors: float `[num_occurrences, dim]`.
-        occurrences: the matching list of `Occurrence`.
-
-    Returns:
-        dict with `within`, `across`, `separation` (means over words) and `words`:
-        `{word: {"within", "across", "separation"}}`.
-    """
-    words = {}
-    for word in dict.fromkeys(o.word for o in occurrences):
-        indices = [i for i, o in enumerate(occurrences) if o.word == word]
-        senses = np.array([occurrences[i].sense for i in indices])
-        similarities = cosine_matrix(np.asarray(vectors)[indices])
-        upper = np.triu(np.ones_like(similarities, bool), k=1)
-        same = senses[:, None] == senses[None, :]
-        within = float(similarities[upper & same].mean())
-        across = float(similarities[upper & ~same].mean())
-        words[word] = {"within": within, "across": across, "separation": within - across}
-    means = {
-        key: float(np.mean([stats[key] for stats in words.values()]))
-        for key in ("within", "across", "separation")
-    }
-    return means | {"words": words}
-
-
-def check_static(source, similarities):
-    """Raises unless a static source gives similarity exactly 1.0 within and across senses
-    for every word (the honesty check of the probe)."""
-    if not source.static:
-        return
-    wrong = {
-        word: stats
-        for word, stats in similarities["words"].items()
-        if stats["within"] != 1.0 or stats["across"] != 1.0
-    }
-    if wrong:
-        word, stats = next(iter(wrong.items()))
-        raise ProbeError(
-            f"{source.name} is static but {len(wrong)} words differ across contexts, e.g. "
-            f"{word!r}: within={stats['within']!r} across={stats['across']!r}"
-        )
-
-
-def markdown_table(summaries):
-    """A markdown table of `{name: {"family", "static", "within", "across", "separation"}}`."""
-    lines = [
-        "| source | kind | within sense | across senses | separation |",
-        "|---|---|---:|---:|---:|",
-    ]
-    for name, row in summaries.items():
-        kind = "static" if row["static"] else "contextual"
-        lines.append(
-            f"| {name} | {kind} | {row['within']:.3f} | {row['across']:.3f} "
-            f"| {row['separation']:+.3f} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def separation_figure(summaries):
-    """Bar chart of separation per source, in order, coloured by family: a
-    `matplotlib.figure.Figure`."""
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
-
-    names = list(summaries)
-    families = list(dict.fromkeys(row["family"] for row in summaries.values()))
-    colours = {family: f"C{index}" for index, family in enumerate(families)}
-    figure = Figure(figsize=(max(6, 0.6 * len(names) + 2), 4), layout="constrained")
-    axes = figure.add_subplot()
-    bars = axes.bar(
-        range(len(names)),
-        [summaries[n]["separation"] for n in names],
-        color=[colours[summaries[n]["family"]] for n in names],
-        hatch=["//" if summaries[n]["static"] else "" for n in names],
-    )
-    axes.bar_label(bars, fmt="%+.3f", fontsize=7)
-    axes.set_xticks(range(len(names)), names, rotation=45, ha="right")
-    axes.axhline(0, color="black", linewidth=0.8)
-    axes.set_ylabel("within-sense − across-sense cosine")
-    axes.set_title("Sense separation by source and layer (hatched: static tables)")
-    axes.legend(handles=[Patch(color=colours[f], label=f) for f in families])
-    return figure
-
-
-def write_projector(directory, sources, occurrences):
-    """TensorBoard Projector data: one embedding per source, labelled word/sense/sentence.
-
-    Writes `vectors_<source>.tsv`, `metadata.tsv` and `projector_config.pbtxt` in
-    `directory`; open with `tensorboard --logdir <directory or a parent>`, Projector tab.
-    """
-    from tensorboard.plugins import projector
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    rows = ["word\tsense\tsentence"] + [
-        "\t".join(" ".join(value.split()) for value in (o.word, o.sense, o.text))
-        for o in occurrences
-    ]
-    write_text_atomically(directory / "metadata.tsv", "\n".join(rows) + "\n")
-    config = projector.ProjectorConfig()
-    for source in sources:
-        file_name = f"vectors_{source.name}.tsv"
-        write_text_atomically(
-            directory / file_name,
-            "".join("\t".join(f"{value:.6g}" for value in row) + "\n" for row in source.vectors),
-        )
-        embedding = config.embeddings.add()
-        embedding.tensor_name = source.name
-        embedding.tensor_path = file_name
-        embedding.metadata_path = "metadata.tsv"
-    projector.visualize_embeddings(str(directory), config)
-
-
-def nearest_words(vectors, vocabulary, words, k=8):
-    """The `k` nearest words (cosine) of each of `words` found in `vocabulary`.
-
-    Args:
-        vectors: float `[vocabulary_size, dim]`.
-        vocabulary: list of str, index = id.
-        words: the query words; those absent from `vocabulary` are skipped.
-
-    Returns:
-        `{word: [[neighbour, similarity], ...]}`, reserved tokens excluded.
-    """
-    vectors = np.asarray(vectors, np.float64)
-    norms = np.linalg.norm(vectors, axis=1)
-    unit = vectors / np.where(norms > 0, norms, 1.0)[:, None]
-    index = {token: i for i, token in enumerate(vocabulary)}
-    neighbours = {}
-    for word in words:
-        if word not in index:
-            continue
-        similarities = unit @ unit[index[word]]
-        similarities[: len(RESERVED_TOKENS)] = -np.inf
-        similarities[index[word]] = -np.inf
-        best = np.argsort(-similarities, kind="stable")[:k]
-        neighbours[word] = [
-            [vocabulary[i], round(float(similarities[i]), 4)]
-            for i in best
-            if np.isfinite(similarities[i])
-        ]
-    return neighbours

@@ -1,5 +1,6 @@
 """Train, evaluate, save and reload an IMDB classifier: the workflow shared
-by the LSTM baseline and BERT fine-tuning."""
+by the LSTM baseline (`train_lstm_classifier`) and BERT fine-tuning
+(`fine_tune_bert`)."""
 
 import keras
 import numpy as np
@@ -7,9 +8,16 @@ import numpy as np
 from keras_bert_lab.data.pipelines import classification_dataset
 from keras_bert_lab.export.raw_text import predict_texts, raw_text_classifier
 from keras_bert_lab.export.saved_model import export_serving_signature
+from keras_bert_lab.models.bert import BertClassifier
+from keras_bert_lab.models.lstm import build_lstm_classifier
+from keras_bert_lab.tasks.workflow import run_task, task_trainer
+from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary
 from keras_bert_lab.training import objectives
-from keras_bert_lab.training.loop import DistributedTrainer
+from keras_bert_lab.training.optimizers import bert_adamw
 from keras_bert_lab.utils import atomic_directory, save_keras_atomically
+
+MODEL_FILE = "model.keras"
+SAVED_MODEL_DIR = "saved_model"
 
 
 def binary_metrics(labels, probabilities):
@@ -31,10 +39,10 @@ def train_text_classifier(run, data, *, classifier, optimizer, tokenizer, bert_i
     """Trains `classifier` on `data.train`, keeps the weights with the lowest
     validation loss, evaluates on all of `data.test` from raw strings, saves
     and reloads the raw-string model, and checks the reloaded model gives
-    identical test metrics.
+    identical test metrics (`workflow.run_task`).
 
     Args:
-        run: the `experiment.Run` (strategy, config, run folder).
+        run: the `tasks.run.Run` (strategy, config, run folder).
         data: `imdb.ImdbData`.
         classifier: a model mapping token-id features to logits, built under
             `run.strategy.scope()`.
@@ -42,9 +50,11 @@ def train_text_classifier(run, data, *, classifier, optimizer, tokenizer, bert_i
         tokenizer: a `keras_hub.tokenizers.WordPieceTokenizer`, saved with the
             model.
         bert_inputs: `[CLS] text [SEP]` with segment ids and padding mask.
+        bucket: batch reviews of similar length together.
 
     Returns:
-        `(metrics, history)`: metrics dict and the per-epoch history.
+        `(metrics, history)`: metrics dict and the per-epoch history. The test
+        metrics are the chief's (other workers do not test).
     """
     config = run.config
     train_texts, train_labels = data.train.texts, data.train.labels
@@ -66,59 +76,134 @@ def train_text_classifier(run, data, *, classifier, optimizer, tokenizer, bert_i
             tail_length=config.tail_length,
         )
 
-    trainer = DistributedTrainer(
-        classifier,
-        optimizer,
-        objectives.classification,
-        strategy=run.strategy,
-        run_dir=run.run_dir,
-        jit_compile=run.args.jit_compile,
-        verbose=not run.args.quiet,
-        checkpoint_every_steps=run.args.checkpoint_every,
-    )
-    history = trainer.fit(
+    def serving_model():
+        return raw_text_classifier(
+            classifier,
+            tokenizer,
+            sequence_length=config.sequence_length,
+            bert_inputs=bert_inputs,
+            tail_length=config.tail_length,
+        )
+
+    def test(serving):
+        return binary_metrics(data.test.labels, predict_texts(serving, data.test.texts))
+
+    outcome = run_task(
+        run,
+        task_trainer(run, classifier, optimizer, objectives.classification),
         dataset(train_texts, train_labels, shuffle=True),
-        epochs=config.epochs,
         steps_per_epoch=run.steps_per_epoch(len(train_texts)),
         validation_dataset=dataset(data.validation.texts, data.validation.labels, shuffle=False),
+        serving_model=serving_model,
+        test=test,
+        save=lambda serving: save_raw_text_classifier(run.run_dir, serving),
+        check_reloaded=lambda _, expected: check_reloaded_classifier(run.run_dir, test, expected),
     )
-    trainer.restore_best_weights()
-    validation = trainer.evaluate(
-        dataset(data.validation.texts, data.validation.labels, shuffle=False)
+    metrics = {f"test_{name}": value for name, value in outcome.test.items()}
+    metrics |= {
+        "validation_accuracy": outcome.validation["accuracy"],
+        "validation_loss": outcome.validation["loss"],
+        "epochs_trained_this_invocation": len(outcome.history),
+    }
+    return metrics | outcome.training, outcome.history
+
+
+def save_raw_text_classifier(run_dir, serving):
+    """The raw-string classifier as `model.keras` and as a SavedModel (`saved_model/`), both
+    written atomically."""
+    save_keras_atomically(serving, run_dir / MODEL_FILE)
+    with atomic_directory(run_dir / SAVED_MODEL_DIR) as folder:
+        export_serving_signature(serving, folder)
+
+
+def check_reloaded_classifier(run_dir, test, expected):
+    """Raises unless the saved `model.keras`, reloaded, gives the `expected` test metrics
+    (`test(model)` computes them)."""
+    model_path = run_dir / MODEL_FILE
+    reloaded = test(keras.saving.load_model(model_path))
+    if reloaded != expected:
+        raise RuntimeError(f"{model_path}: reloaded model gives {reloaded}, expected {expected}")
+
+
+def train_lstm_classifier(run, data, word2vec=None, freeze_embeddings=False):
+    """Builds and trains the bidirectional LSTM classifier of `run.config`
+    (`train_text_classifier`).
+
+    Args:
+        run: the `tasks.run.Run`.
+        data: `imdb.ImdbData`.
+        word2vec: None for an embedding table learned from scratch over a word vocabulary of
+            `data.train.texts` (cached in the run folder); else `(vectors, tokenizer)` of a
+            word2vec run (`starting_points.load_word2vec`): the table starts from `vectors`
+            `[vocabulary_size, dim]`, whose size replaces the preset's.
+        freeze_embeddings: keep the embedding table fixed.
+
+    Returns:
+        `(metrics, history)`.
+    """
+    config = run.config
+    if word2vec is None:
+        vocabulary = train_word_vocabulary(
+            data.train.texts,
+            config.vocabulary_size,
+            lowercase=True,
+            cache_dir=run.run_dir / "vocabulary",
+        )
+        tokenizer = make_wordpiece_tokenizer(vocabulary, lowercase=True)
+        vocabulary_size, embedding_dim = tokenizer.vocabulary_size(), config.embedding_dim
+        initializer = "uniform"
+    else:
+        vectors, tokenizer = word2vec
+        vocabulary_size, embedding_dim = vectors.shape
+        initializer = keras.initializers.Constant(vectors)
+    with run.strategy.scope():
+        classifier = build_lstm_classifier(
+            vocabulary_size,
+            embedding_dim=embedding_dim,
+            lstm_units=config.lstm_units,
+            num_lstm_layers=config.num_lstm_layers,
+            embedding_dropout=config.embedding_dropout,
+            dropout=config.dropout,
+            pooling=config.pooling,
+            embeddings_initializer=initializer,
+            trainable_embeddings=not freeze_embeddings,
+        )
+        optimizer = run.optimizer(keras.optimizers.Adam(run.learning_rate))
+    return train_text_classifier(
+        run,
+        data,
+        classifier=classifier,
+        optimizer=optimizer,
+        tokenizer=tokenizer,
+        bert_inputs=False,
     )
 
-    serving = raw_text_classifier(
-        classifier,
-        tokenizer,
-        sequence_length=config.sequence_length,
-        bert_inputs=bert_inputs,
-        tail_length=config.tail_length,
-    )
-    test = binary_metrics(data.test.labels, predict_texts(serving, data.test.texts))
-    model_path = run.run_dir / "model.keras"
-    if run.chief:
-        save_keras_atomically(serving, model_path)
-        with atomic_directory(run.run_dir / "saved_model") as folder:
-            export_serving_signature(serving, folder)
-        reloaded = keras.saving.load_model(model_path)
-        reloaded_test = binary_metrics(data.test.labels, predict_texts(reloaded, data.test.texts))
-        if reloaded_test != test:
-            raise RuntimeError(
-                f"{model_path}: reloaded model gives {reloaded_test}, expected {test}"
+
+def fine_tune_bert(run, data, encoder, tokenizer):
+    """Trains a `BertClassifier` on `encoder` (`starting_points.fine_tuning_encoder`) with
+    AdamW, warm-up and linear decay (`train_text_classifier`).
+
+    Returns:
+        `(metrics, history)`.
+    """
+    config = run.config
+    num_train = len(data.train.texts[: config.max_train_examples or None])
+    total_steps = config.epochs * run.steps_per_epoch(num_train)
+    with run.strategy.scope():
+        classifier = BertClassifier(encoder, dropout=config.dropout)
+        optimizer = run.optimizer(
+            bert_adamw(
+                run.learning_rate,
+                total_steps,
+                config.warmup_fraction,
+                config.weight_decay,
             )
-    metrics = {
-        "test_accuracy": test["accuracy"],
-        "test_f1": test["f1"],
-        "test_examples": test["examples"],
-        "validation_accuracy": validation["accuracy"],
-        "validation_loss": validation["loss"],
-        "parameters": int(classifier.count_params()),
-        "train_examples_per_second": float(
-            np.mean([epoch["train_examples_per_second"] for epoch in history])
         )
-        if history
-        else None,
-        "optimizer_steps": int(trainer.step.numpy()),
-        "epochs_trained_this_invocation": len(history),
-    }
-    return metrics, history
+    return train_text_classifier(
+        run,
+        data,
+        classifier=classifier,
+        optimizer=optimizer,
+        tokenizer=tokenizer,
+        bert_inputs=True,
+    )

@@ -1,7 +1,6 @@
 """Pre-train BERT with MLM + NSP on IMDB's unlabelled and training reviews
 (never the test reviews), and save the encoder with its vocabulary."""
 
-import os
 from pathlib import Path
 
 import keras
@@ -10,14 +9,20 @@ import numpy as np
 from keras_bert_lab.data.bert_pretraining import make_pretraining_examples
 from keras_bert_lab.data.pipelines import pretraining_dataset
 from keras_bert_lab.models.bert import BertEncoder, BertPretrainer, extend_positions
+from keras_bert_lab.tasks.workflow import run_task, task_trainer
 from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
 from keras_bert_lab.training import objectives
-from keras_bert_lab.training.loop import DistributedTrainer
 from keras_bert_lab.training.optimizers import bert_adamw
-from keras_bert_lab.utils import save_keras_atomically, write_json_atomically, write_text_atomically
+from keras_bert_lab.utils import (
+    atomic_path,
+    save_keras_atomically,
+    write_json_atomically,
+    write_text_atomically,
+)
 
 ENCODER_FILE = "encoder.keras"
 VOCABULARY_FILE = "vocabulary.txt"
+SPLITS = ("train", "validation")
 
 
 def split_documents(documents, validation_fraction, seed):
@@ -39,10 +44,9 @@ def cached_examples(path, documents, tokenizer, sequence_length, seed):
     examples = make_pretraining_examples(
         documents, tokenizer, sequence_length=sequence_length, seed=seed
     )
-    # Per-process name: every worker of a cluster writes the same cache.
-    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
-    np.savez(partial, **examples)
-    partial.replace(path)
+    # The temporary name is per process: every worker of a cluster writes the same cache.
+    with atomic_path(path, suffix=".npz") as partial:
+        np.savez(partial, **examples)
     return examples
 
 
@@ -59,62 +63,37 @@ def load_pretrained_encoder(run_dir):
     return keras.saving.load_model(encoder_path), vocabulary[:-1]
 
 
-def pretrain_bert(run, data, init_from=None):
-    """Trains `BertPretrainer` as configured by `run.config` on `data`
-    (an `ImdbData`); saves `encoder.keras` and `vocabulary.txt` in the run
-    folder. Returns `(metrics, history)`.
-
-    `init_from`: an earlier `bert_pretrain` run folder to go on from, with
-    its vocabulary and its encoder, widened to `config.sequence_length`
-    positions if it has fewer (`extend_positions`); BERT's second phase of
-    pre-training on longer sequences. Its MLM and NSP heads start afresh
-    (only the encoder is saved). The document split is the seed's, so use
-    the earlier run's seed to keep its validation reviews held out.
-    """
+def pretraining_documents(run, data):
+    """`{"train": documents, "validation": documents}`: IMDB's unlabelled then training
+    reviews (at most `config.max_documents`), split with the run's seed."""
     config = run.config
     documents = list(data.unsup) + list(data.train.texts)
     if config.max_documents:
         documents = documents[: config.max_documents]
-    train_documents, validation_documents = split_documents(
-        documents, config.validation_fraction, run.args.seed
-    )
-    if init_from is None:
-        vocabulary = train_wordpiece_vocabulary(
-            train_documents,
-            config.vocabulary_size,
-            lowercase=True,
-            cache_dir=run.run_dir / "vocabulary",
-        )
-    else:
-        initial_encoder, vocabulary = load_pretrained_encoder(init_from)
-    tokenizer = make_wordpiece_tokenizer(vocabulary, lowercase=True)
-    examples = {
+    return dict(zip(SPLITS, split_documents(documents, config.validation_fraction, run.args.seed)))
+
+
+def pretraining_examples(run, documents, tokenizer):
+    """`{split: examples}` of `pretraining_documents`, cached in the run folder."""
+    return {
         split: cached_examples(
             run.run_dir / f"{split}_examples.npz",
-            split_documents_,
+            documents[split],
             tokenizer,
-            config.sequence_length,
+            run.config.sequence_length,
             run.args.seed,
         )
-        for split, split_documents_ in (
-            ("train", train_documents),
-            ("validation", validation_documents),
-        )
+        for split in SPLITS
     }
 
-    def dataset(split, shuffle):
-        return pretraining_dataset(
-            examples[split],
-            vocabulary_size=len(vocabulary),
-            batch_size=run.global_batch_size,
-            shuffle=shuffle,
-            seed=run.args.seed,
-            max_predictions=config.max_predictions,
-        )
 
-    steps_per_epoch = run.steps_per_epoch(len(examples["train"]["nsp_labels"]))
+def build_pretrainer(run, vocabulary, initial_encoder, total_steps):
+    """`(pretrainer, optimizer)` under `run.strategy.scope()`: a new encoder of the preset's
+    size, or `initial_encoder` with at least `config.sequence_length` positions; fresh MLM
+    and NSP heads; AdamW with warm-up and linear decay over `total_steps`."""
+    config = run.config
     with run.strategy.scope():
-        if init_from is None:
+        if initial_encoder is None:
             encoder = BertEncoder.from_config_name(
                 config.config_name,
                 len(vocabulary),
@@ -129,61 +108,94 @@ def pretrain_bert(run, data, init_from=None):
         optimizer = run.optimizer(
             bert_adamw(
                 run.learning_rate,
-                config.epochs * steps_per_epoch,
+                total_steps,
                 config.warmup_fraction,
                 config.weight_decay,
             )
         )
-    trainer = DistributedTrainer(
-        pretrainer,
-        optimizer,
-        objectives.bert_pretraining,
-        strategy=run.strategy,
-        run_dir=run.run_dir,
-        jit_compile=run.args.jit_compile,
-        verbose=not run.args.quiet,
-        checkpoint_every_steps=run.args.checkpoint_every,
+    return pretrainer, optimizer
+
+
+def save_encoder(run_dir, encoder, vocabulary):
+    """`encoder.keras` and `vocabulary.txt` in `run_dir`, each written atomically."""
+    save_keras_atomically(encoder, run_dir / ENCODER_FILE)
+    write_text_atomically(run_dir / VOCABULARY_FILE, "\n".join(vocabulary) + "\n")
+
+
+def check_reloaded_encoder(run_dir, encoder, vocabulary, examples):
+    """Raises unless the saved encoder and vocabulary reload to the same vocabulary and the
+    same `sequence_output` on the first validation examples."""
+    reloaded, reloaded_vocabulary = load_pretrained_encoder(run_dir)
+    batch = {key: examples[key][:8] for key in ("token_ids", "segment_ids", "padding_mask")}
+    expected = encoder(batch)["sequence_output"]
+    if reloaded_vocabulary != vocabulary or not np.array_equal(
+        reloaded(batch)["sequence_output"], expected
+    ):
+        raise RuntimeError(f"{run_dir / ENCODER_FILE}: reload differs")
+
+
+def pretrain_bert(run, data, init_from=None):
+    """Trains `BertPretrainer` as configured by `run.config` on `data`
+    (an `ImdbData`); saves `encoder.keras`, `vocabulary.txt` and the example
+    counts (`examples.json`) in the run folder. Returns `(metrics, history)`.
+
+    `init_from`: an earlier `bert_pretrain` run folder to go on from, with
+    its vocabulary and its encoder, widened to `config.sequence_length`
+    positions if it has fewer (`extend_positions`); BERT's second phase of
+    pre-training on longer sequences. Its MLM and NSP heads start afresh
+    (only the encoder is saved). The document split is the seed's, so use
+    the earlier run's seed to keep its validation reviews held out.
+    """
+    config = run.config
+    documents = pretraining_documents(run, data)
+    if init_from is None:
+        initial_encoder = None
+        vocabulary = train_wordpiece_vocabulary(
+            documents["train"],
+            config.vocabulary_size,
+            lowercase=True,
+            cache_dir=run.run_dir / "vocabulary",
+        )
+    else:
+        initial_encoder, vocabulary = load_pretrained_encoder(init_from)
+    examples = pretraining_examples(
+        run, documents, make_wordpiece_tokenizer(vocabulary, lowercase=True)
     )
-    history = trainer.fit(
+    counts = {f"{split}_examples": len(examples[split]["nsp_labels"]) for split in SPLITS} | {
+        f"{split}_documents": len(documents[split]) for split in SPLITS
+    }
+
+    def dataset(split, shuffle):
+        return pretraining_dataset(
+            examples[split],
+            vocabulary_size=len(vocabulary),
+            batch_size=run.global_batch_size,
+            shuffle=shuffle,
+            seed=run.args.seed,
+            max_predictions=config.max_predictions,
+        )
+
+    steps_per_epoch = run.steps_per_epoch(counts["train_examples"])
+    pretrainer, optimizer = build_pretrainer(
+        run, vocabulary, initial_encoder, config.epochs * steps_per_epoch
+    )
+
+    def save(pretrainer):
+        save_encoder(run.run_dir, pretrainer.encoder, vocabulary)
+        write_json_atomically(run.run_dir / "examples.json", counts)
+
+    def check_reloaded(pretrainer, _):
+        check_reloaded_encoder(run.run_dir, pretrainer.encoder, vocabulary, examples["validation"])
+
+    outcome = run_task(
+        run,
+        task_trainer(run, pretrainer, optimizer, objectives.bert_pretraining),
         dataset("train", shuffle=True),
-        epochs=config.epochs,
         steps_per_epoch=steps_per_epoch,
         validation_dataset=dataset("validation", shuffle=False),
+        save=save,
+        check_reloaded=check_reloaded,
     )
-    trainer.restore_best_weights()
-    validation = trainer.evaluate(dataset("validation", shuffle=False))
-
-    if run.chief:
-        save_keras_atomically(encoder, run.run_dir / ENCODER_FILE)
-        write_text_atomically(run.run_dir / VOCABULARY_FILE, "\n".join(vocabulary) + "\n")
-        reloaded, reloaded_vocabulary = load_pretrained_encoder(run.run_dir)
-        batch = {
-            key: examples["validation"][key][:8]
-            for key in ("token_ids", "segment_ids", "padding_mask")
-        }
-        expected = encoder(batch)["sequence_output"]
-        if reloaded_vocabulary != vocabulary or not np.array_equal(
-            reloaded(batch)["sequence_output"], expected
-        ):
-            raise RuntimeError(f"{run.run_dir / ENCODER_FILE}: reload differs")
-        write_json_atomically(
-            run.run_dir / "examples.json",
-            {
-                "train_examples": len(examples["train"]["nsp_labels"]),
-                "validation_examples": len(examples["validation"]["nsp_labels"]),
-                "train_documents": len(train_documents),
-                "validation_documents": len(validation_documents),
-            },
-        )
-    metrics = {f"validation_{name}": value for name, value in validation.items()}
-    metrics |= {
-        "parameters": int(pretrainer.count_params()),
-        "train_examples": len(examples["train"]["nsp_labels"]),
-        "optimizer_steps": int(trainer.step.numpy()),
-        "train_examples_per_second": float(
-            np.mean([epoch["train_examples_per_second"] for epoch in history])
-        )
-        if history
-        else None,
-    }
-    return metrics, history
+    metrics = {f"validation_{name}": value for name, value in outcome.validation.items()}
+    metrics |= outcome.training | {"train_examples": counts["train_examples"]}
+    return metrics, outcome.history

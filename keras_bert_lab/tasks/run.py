@@ -1,10 +1,13 @@
 """What every experiment module shares: flags, presets, the run directory,
 TensorBoard HParams and `results.json`.
 
-An experiment module parses its flags with `experiment_parser`, then
+A training experiment parses its flags with `experiment_parser`, then
 `Run.start(...)` picks the preset, applies overrides, sets seeds, precision
 and the `tf.distribute` strategy, and makes the run directory
 `<logdir>/<experiment>/<run-name>/`, where everything the run writes goes.
+The analysis experiments (`keras_bert_lab.analysis.runs`) build on the same
+pieces: `run_parser` for the flags they share, `RunFolder` for the folder and
+`results.json`.
 """
 
 import argparse
@@ -25,23 +28,44 @@ from keras_bert_lab.utils import git_commit, machine_description, write_json_ato
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
-def experiment_parser(description, presets):
-    """An `argparse` parser with the flags every experiment takes.
+def run_parser(description, presets, *, preset_help, run_name_help, set_help):
+    """An `argparse` parser with the flags every run takes, training or analysis: `--preset`,
+    `--logdir`, `--run-name`, `--seed` and `--set FIELD=VALUE` (repeatable).
 
     Args:
         description: the experiment's one-line description.
         presets: `{name: preset dataclass}`; `--preset` chooses one.
+        preset_help, run_name_help, set_help: the help of those flags.
     """
     parser = argparse.ArgumentParser(
         description=description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    parser.add_argument("--preset", choices=sorted(presets), default="cpu", help=preset_help)
     parser.add_argument(
-        "--preset",
-        choices=sorted(presets),
-        default="cpu",
-        help="smoke: seconds, for tests; cpu: a real run sized "
+        "--logdir", default="tb_logs", help="root of TensorBoard logs and run folders"
+    )
+    parser.add_argument("--run-name", default=None, help=run_name_help)
+    parser.add_argument("--seed", type=int, default=1337)
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help=set_help)
+    return parser
+
+
+def experiment_parser(description, presets):
+    """An `argparse` parser with the flags every training experiment takes.
+
+    Args:
+        description: the experiment's one-line description.
+        presets: `{name: preset dataclass}`; `--preset` chooses one.
+    """
+    parser = run_parser(
+        description,
+        presets,
+        preset_help="smoke: seconds, for tests; cpu: a real run sized "
         "for a 2-core machine; gpu: the full recipe",
+        run_name_help="run folder name; default: the preset name. "
+        "Run again with the same name to resume.",
+        set_help="override one preset field, e.g. --set lstm_units=128",
     )
     parser.add_argument(
         "--data-dir",
@@ -49,14 +73,21 @@ def experiment_parser(description, presets):
         help="folder with the dataset archives; default: "
         "$KBL_DATA_DIR, else download from the publisher",
     )
+    add_distribution_flags(parser)
+    add_schedule_flags(parser)
     parser.add_argument(
-        "--logdir", default="tb_logs", help="root of TensorBoard logs and run folders"
+        "--checkpoint-every",
+        type=int,
+        default=200,
+        help="save a checkpoint every N optimizer steps",
     )
-    parser.add_argument(
-        "--run-name",
-        default=None,
-        help="run folder name; default: the preset name. Run again with the same name to resume.",
-    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def add_distribution_flags(parser):
+    """`--strategy`, `--cpu-devices`, `--precision` and `--jit-compile`: where and how the
+    steps run."""
     parser.add_argument("--strategy", choices=strategies.STRATEGIES, default="auto")
     parser.add_argument(
         "--cpu-devices",
@@ -64,7 +95,15 @@ def experiment_parser(description, presets):
         default=None,
         help="split the CPU into N logical devices (to try --strategy=mirrored without GPUs)",
     )
-    parser.add_argument("--seed", type=int, default=1337)
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32")
+    parser.add_argument(
+        "--jit-compile", action="store_true", help="compile the training step with XLA"
+    )
+
+
+def add_schedule_flags(parser):
+    """`--epochs`, `--steps-per-epoch`, the batch sizes and the learning rate: overrides of
+    the preset's training schedule."""
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--steps-per-epoch", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None, help="per-replica batch size")
@@ -83,25 +122,6 @@ def experiment_parser(description, presets):
         default="sqrt",
         help="how the learning rate grows with the replicas",
     )
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32")
-    parser.add_argument(
-        "--jit-compile", action="store_true", help="compile the training step with XLA"
-    )
-    parser.add_argument(
-        "--checkpoint-every",
-        type=int,
-        default=200,
-        help="save a checkpoint every N optimizer steps",
-    )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override one preset field, e.g. --set lstm_units=128",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
 
 
 def apply_overrides(parser, preset, args):
@@ -136,24 +156,79 @@ def apply_overrides(parser, preset, args):
     return dataclasses.replace(preset, **changes)
 
 
+def parse_flags(parser, presets, argv=None):
+    """Parses `argv` (default: the command line) with `parser`.
+
+    Returns:
+        `(args, config)`: the flags, and the preset they choose with their overrides applied.
+    """
+    args = parser.parse_args(argv)
+    return args, apply_overrides(parser, presets[args.preset], args)
+
+
+def make_run_dir(experiment, args):
+    """Creates and returns the run folder `<logdir>/<experiment>/<run-name or preset>/`."""
+    run_dir = Path(args.logdir) / experiment / (args.run_name or args.preset)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
 @dataclasses.dataclass
-class Run:
-    """One run of an experiment: its configuration, strategy and folder."""
+class RunFolder:
+    """What every run has, training or analysis: its experiment, flags, configuration, folder
+    and start time; and the one writer of its `results.json`.
+
+    Subclasses give `command()`, the command line that reproduces the run.
+    """
 
     experiment: str
     args: argparse.Namespace
     config: object
-    strategy: tf.distribute.Strategy
     run_dir: Path
+    started: float
+
+    @property
+    def chief(self):
+        """Whether this process writes the run's files."""
+        return True
+
+    def command(self):
+        """The command line that reproduces the run (`python -m experiments.<name> ...`)."""
+        raise NotImplementedError
+
+    def _write_results(self, metrics, extra, **fields):
+        """Writes `results.json` (atomically, on the chief) and returns its content: the
+        run's name, `metrics`, configuration, the subclass's `fields`, wall time, commit,
+        machine and command, then `extra`."""
+        results = {
+            "experiment": self.experiment,
+            "run_name": self.run_dir.name,
+            "metrics": metrics,
+            "config": dataclasses.asdict(self.config),
+            **fields,
+            "wall_time_seconds": time.time() - self.started,
+            "git_commit": git_commit(),
+            "machine": machine_description(),
+            "command": self.command(),
+            "finished": datetime.datetime.now(datetime.UTC).isoformat(),
+        } | (extra or {})
+        if self.chief:
+            write_json_atomically(self.run_dir / "results.json", results)
+        return results
+
+
+@dataclasses.dataclass
+class Run(RunFolder):
+    """One training run of an experiment: its configuration, strategy and folder."""
+
+    strategy: tf.distribute.Strategy
     global_batch_size: int
     learning_rate: float
-    started: float
 
     @classmethod
     def start(cls, experiment, parser, presets, argv=None):
         """Parses flags and prepares seeds, precision, strategy and folder."""
-        args = parser.parse_args(argv)
-        config = apply_overrides(parser, presets[args.preset], args)
+        args, config = parse_flags(parser, presets, argv)
         try:
             if args.cpu_devices:
                 strategies.split_cpu(args.cpu_devices)
@@ -177,17 +252,15 @@ class Run:
             )
         keras.utils.set_random_seed(args.seed)
         keras.config.set_dtype_policy(args.precision)
-        run_dir = Path(args.logdir) / experiment / (args.run_name or args.preset)
-        run_dir.mkdir(parents=True, exist_ok=True)
         return cls(
-            experiment,
-            args,
-            config,
-            strategy,
-            run_dir,
-            global_batch,
-            learning_rate,
-            time.time(),
+            experiment=experiment,
+            args=args,
+            config=config,
+            run_dir=make_run_dir(experiment, args),
+            started=time.time(),
+            strategy=strategy,
+            global_batch_size=global_batch,
+            learning_rate=learning_rate,
         )
 
     def steps_per_epoch(self, num_examples):
@@ -245,28 +318,18 @@ class Run:
         writer.flush()
 
     def write_results(self, metrics, data_source, extra=None):
-        """Writes `results.json` (atomically) and returns its content."""
-        results = {
-            "experiment": self.experiment,
-            "run_name": self.run_dir.name,
-            "metrics": metrics,
-            "config": dataclasses.asdict(self.config),
-            "hparams": self.hparams(),
-            "data_source": data_source,
-            "strategy": strategies.strategy_name(self.strategy),
-            "replicas": self.replicas,
-            "wall_time_seconds": time.time() - self.started,
-            "git_commit": git_commit(),
-            "machine": machine_description(),
-            "command": "python -m experiments."
-            + self.experiment
-            + " "
-            + " ".join(self.args_as_flags()),
-            "finished": datetime.datetime.now(datetime.UTC).isoformat(),
-        } | (extra or {})
-        if self.chief:
-            write_json_atomically(self.run_dir / "results.json", results)
-        return results
+        """Writes `results.json` (atomically, on the chief) and returns its content."""
+        return self._write_results(
+            metrics,
+            extra,
+            hparams=self.hparams(),
+            data_source=data_source,
+            strategy=strategies.strategy_name(self.strategy),
+            replicas=self.replicas,
+        )
+
+    def command(self):
+        return "python -m experiments." + self.experiment + " " + " ".join(self.args_as_flags())
 
     def args_as_flags(self):
         flags = []

@@ -8,18 +8,21 @@ workflow of `experiments.translate_fr_en`.
    with the validation split: the weights with the lowest validation loss
    are kept. At each epoch end, example translations (text) and the
    cross-attention of the last decoder block (images) go to TensorBoard
-   under `<run_dir>/examples` (`TranslationSummaries`).
+   under `<run_dir>/examples` (`translation_summaries.TranslationSummaries`).
 3. Corpus BLEU and chrF (sacreBLEU) of greedy and beam search on every
-   distinct test source, scored against all of its references.
+   distinct test source, scored against all of its references
+   (`translation_scores`).
 4. Decoding speed, sentences/s and tokens/s, with and without the key/value
-   cache.
+   cache (`translation_scores.decoding_speed`).
 5. Saving: the `TranslationPipeline` as `translation_pipeline.keras`
    (`keras.saving.load_model(path).translate(["Je suis sûr."])`), and a
    SavedModel whose `serve` (beam) and `greedy` signatures map a string
    `[batch]` to a string `[batch]` entirely in the graph
-   (`export_translation_signatures`). Both are reloaded and must give the
-   same greedy translations as the trained model.
+   (`keras_bert_lab.export.saved_model.export_translation_signatures`). Both
+   are reloaded and must give the same greedy translations as the trained
+   model (`check_reloaded`).
 
+The steps follow the skeleton every task shares (`workflow.run_task`).
 Decoding, saving and export use a *serving copy* of the translator: the same
 configuration and weights in plain variables, made outside the distribution
 strategy, so that XLA-compiled search and export never meet mirrored
@@ -27,21 +30,19 @@ variables.
 """
 
 import time
-from pathlib import Path
 
 import keras
-import numpy as np
-import sacrebleu
 import tensorflow as tf
 
 from keras_bert_lab.data.pipelines import translation_dataset
-from keras_bert_lab.models.translator import decoding
-from keras_bert_lab.models.translator.model import TranslationPipeline, Translator
-from keras_bert_lab.text.packing import to_ragged_ids
-from keras_bert_lab.text.special_tokens import CLS_ID, END_ID, MASK_ID, PAD_ID, SEP_ID, START_ID
+from keras_bert_lab.export.saved_model import export_translation_signatures, saved_model_translate
+from keras_bert_lab.models.translator.model import Translator
+from keras_bert_lab.models.translator.pipeline import TranslationPipeline
+from keras_bert_lab.tasks.translation_scores import corpus_scores, decoding_speed, translate_texts
+from keras_bert_lab.tasks.translation_summaries import TranslationSummaries
+from keras_bert_lab.tasks.workflow import run_task, task_trainer
 from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
 from keras_bert_lab.training import objectives
-from keras_bert_lab.training.loop import DistributedTrainer
 from keras_bert_lab.training.schedules import TransformerLearningRateSchedule
 from keras_bert_lab.utils import atomic_directory, save_keras_atomically
 
@@ -123,319 +124,6 @@ def serving_copy(translator):
     return copy
 
 
-# ----------------------------------------------------------------- decoding
-
-
-def translate_texts(pipeline, texts, config, method="greedy"):
-    """`pipeline.translate` with the preset's decoding settings, over the
-    texts sorted by length (a batch of similar sources pads little and
-    finishes together); returns translations in the order of `texts`."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    translations = pipeline.translate(
-        [texts[i] for i in order],
-        method=method,
-        beam_size=config.beam_size,
-        length_penalty=config.length_penalty,
-        batch_size=config.decode_batch_size,
-        jit_compile=config.xla_decoding,
-    )
-    restored = [""] * len(texts)
-    for index, translation in zip(order, translations):
-        restored[index] = translation
-    return restored
-
-
-def sorted_batches(texts, batch_size):
-    """`texts` sorted by length, in lists of `batch_size` (as
-    `translate_texts` groups them)."""
-    ordered = sorted(texts, key=len)
-    return [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
-
-
-def reference_streams(references):
-    """`[[ref, ...] per source]` -> sacreBLEU's reference streams: stream
-    `k` holds every source's `k`-th reference, or None where it has fewer."""
-    depth = max((len(refs) for refs in references), default=0)
-    return [[refs[k] if k < len(refs) else None for refs in references] for k in range(depth)]
-
-
-def corpus_scores(hypotheses, references):
-    """Corpus BLEU and chrF (sacreBLEU defaults: 13a tokenisation, chrF
-    with β=2) of `hypotheses` against all `references` of each source."""
-    streams = reference_streams(references)
-    bleu = sacrebleu.corpus_bleu(hypotheses, streams)
-    chrf = sacrebleu.corpus_chrf(hypotheses, streams)
-    return {"bleu": float(bleu.score), "chrf": float(chrf.score), "bleu_detail": str(bleu)}
-
-
-def decoding_speed(pipeline, texts, config, *, method, use_cache):
-    """Sentences/s and generated tokens/s (`[END]` included) of
-    `decoding.generate` on `texts`, tokenised beforehand and batched by
-    length. Every input shape is compiled before the clock starts."""
-    batches = [
-        pipeline.tokenize_sources(batch)
-        for batch in sorted_batches(texts, config.decode_batch_size)
-    ]
-
-    def run(source_ids):
-        return decoding.generate(
-            pipeline.translator,
-            source_ids,
-            method=method,
-            beam_size=config.beam_size,
-            length_penalty=config.length_penalty,
-            use_cache=use_cache,
-            jit_compile=config.xla_decoding,
-        )
-
-    warmed = set()
-    for source_ids in batches:
-        if tuple(source_ids.shape) not in warmed:
-            run(source_ids)
-            warmed.add(tuple(source_ids.shape))
-    tokens = 0
-    started = time.perf_counter()
-    for source_ids in batches:
-        tokens += int(tf.math.count_nonzero(run(source_ids) != PAD_ID))
-    seconds = max(time.perf_counter() - started, 1e-9)
-    return {"sentences_per_second": len(texts) / seconds, "tokens_per_second": tokens / seconds}
-
-
-# ------------------------------------------------------- in-graph serving
-
-_SKIPPED_IDS = (PAD_ID, CLS_ID, SEP_ID, MASK_ID, START_ID)
-# The spacing rules of `vocabulary.detokenize_to_text`, for the graph.
-_NO_SPACE_BEFORE = (".", ",", "!", "?", ";", ":", ")", "]", "}", "%", "…")
-_NO_SPACE_AFTER = ("(", "[", "{", "$", "¿", "¡")
-_JOINERS = ("'", "’", "-")
-# Python's `\w` (letters, numbers, underscore) and `\d`, in RE2.
-_ENDS_WITH_WORD_CHARACTER = r"(?s).*[\pL\pN_]"
-_STARTS_WITH_WORD_CHARACTER = r"(?s)[\pL\pN_].*"
-_NUMBER = r"\p{Nd}+"
-
-
-def _is_one_of(words, tokens):
-    return tf.reduce_any(words[..., None] == tf.constant(tokens)[None, None], -1)
-
-
-def ids_to_text(tokenizer, output_ids):
-    """`decoding.generate` output ids `[batch, length]` -> English strings
-    `[batch]`, in the graph.
-
-    Gives the same text as `vocabulary.detokenize_to_text` row by row:
-    stops at `[END]`, drops `[PAD]`, `[CLS]`, `[SEP]`, `[MASK]`, `[START]`,
-    joins `##` pieces (tf-text's WordPiece detokenizer), then applies the
-    same spacing rules to whole words. Each rule depends only on a word's
-    neighbours and on how many straight quotes came before it, so the rules
-    are vectorised over a `[batch, words]` tensor instead of a loop. Known
-    difference: a bare `##` token after a word is kept by tf-text but
-    dropped by the Python version (the translator does not produce it in
-    practice).
-    """
-    output_ids = tf.cast(output_ids, tf.int32)
-    before_end = tf.equal(tf.cumsum(tf.cast(output_ids == END_ID, tf.int32), axis=1), 0)
-    keep = before_end & ~tf.reduce_any(
-        output_ids[..., None] == tf.constant(_SKIPPED_IDS)[None, None], -1
-    )
-    words_text = tokenizer.detokenize(tf.ragged.boolean_mask(output_ids, keep))
-    words = tf.strings.split(words_text).to_tensor("")
-    rows = tf.shape(words)[0]
-    # One empty column more, so that every word has a next (and a
-    # previous) neighbour, even in an all-empty batch.
-    empty = tf.fill([rows, 1], "")
-    words = tf.concat([words, empty], axis=1)
-    previous_words = tf.concat([empty, words[:, :-1]], axis=1)
-    next_words = tf.concat([words[:, 1:], empty], axis=1)
-
-    between_words = tf.strings.regex_full_match(
-        previous_words, _ENDS_WITH_WORD_CHARACTER
-    ) & tf.strings.regex_full_match(next_words, _STARTS_WITH_WORD_CHARACTER)
-    between_numbers = tf.strings.regex_full_match(
-        previous_words, _NUMBER
-    ) & tf.strings.regex_full_match(next_words, _NUMBER)
-    joined = (_is_one_of(words, _JOINERS) & between_words) | (
-        _is_one_of(words, (".", ",")) & between_numbers
-    )
-    quote = tf.equal(words, '"')
-    inside_quotes = tf.equal(
-        tf.math.floormod(tf.cumsum(tf.cast(quote, tf.int32), axis=1, exclusive=True), 2), 1
-    )
-    glue_next = joined | tf.where(quote, ~inside_quotes, _is_one_of(words, _NO_SPACE_AFTER))
-    glued_to_previous = tf.concat([tf.fill([rows, 1], True), glue_next[:, :-1]], axis=1)
-    glue_before = (
-        glued_to_previous | _is_one_of(words, _NO_SPACE_BEFORE) | joined | (quote & inside_quotes)
-    )
-    pieces = tf.where(glue_before, words, tf.strings.join([" ", words]))
-    pieces = tf.where(tf.equal(words, ""), "", pieces)
-    return tf.strings.reduce_join(pieces, axis=1)
-
-
-def tokenize_sources_in_graph(pipeline, texts):
-    """Strings `[batch]` -> int32 `[batch, length]`, in the graph, exactly as
-    `TranslationPipeline.tokenize_sources` (truncated to `sequence_length`,
-    padded to a power of two)."""
-    sequence_length = pipeline.translator.sequence_length
-    token_ids = to_ragged_ids(pipeline.source_tokenizer(texts))[:, :sequence_length]
-    # At least 1, also for an empty batch.
-    longest = tf.cast(
-        tf.reduce_max(tf.concat([token_ids.row_lengths(), [1]], axis=0)),
-        tf.int32,
-    )
-    powers = tf.constant([2**i for i in range(int(np.ceil(np.log2(sequence_length))) + 1)])
-    length = tf.minimum(
-        tf.reduce_min(tf.where(powers >= longest, powers, powers[-1])),
-        sequence_length,
-    )
-    return token_ids.to_tensor(0, shape=tf.stack([token_ids.nrows(), tf.cast(length, tf.int64)]))
-
-
-def export_translation_signatures(pipeline, path, *, beam_size, length_penalty, jit_compile):
-    """Writes a SavedModel with two signatures, each string `[batch]` ->
-    string `[batch]`, tokenisation, search and detokenisation all in the
-    graph: `serve` (beam search) and `greedy`.
-
-    Needs TensorFlow and TensorFlow Text (for its tokenizer ops), not this
-    package: `import tensorflow_text`, then `tf.saved_model.load(path).serve(
-    tf.constant(["Je suis sûr."]))`; TF Serving sees `serve` as
-    `serving_default`.
-    """
-    archive = keras.export.ExportArchive()
-    archive.track(pipeline)
-
-    def translation_function(method):
-        search = decoding.generator(
-            pipeline.translator,
-            method=method,
-            beam_size=beam_size,
-            length_penalty=length_penalty,
-            jit_compile=jit_compile,
-        )
-
-        def translate(text):
-            output_ids = search(tokenize_sources_in_graph(pipeline, text))
-            return ids_to_text(pipeline.target_tokenizer, output_ids)
-
-        return translate
-
-    for name, method in (("serve", "beam"), ("greedy", "greedy")):
-        archive.add_endpoint(
-            name,
-            translation_function(method),
-            input_signature=[tf.TensorSpec([None], tf.string, name="text")],
-        )
-    archive.write_out(str(path), verbose=False)
-
-
-def saved_model_translate(saved_model, texts, batch_size, signature="greedy"):
-    """Runs a SavedModel signature over `texts` batched as `translate_texts`
-    does (so the computation is the same); results in the order of
-    `texts`."""
-    function = getattr(saved_model, signature)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    translations = [""] * len(texts)
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        batch = tf.constant([texts[i] for i in rows], tf.string)
-        for index, text in zip(rows, function(batch).numpy()):
-            translations[index] = text.decode("utf-8")
-    return translations
-
-
-# --------------------------------------------------------- TensorBoard
-
-
-def heatmap_image(weights, source_tokens, output_tokens):
-    """A `[1, height, width, channels]` uint8 picture of attention weights
-    `[len(output_tokens), len(source_tokens)]`, labelled with the tokens
-    (matplotlib), or without matplotlib a grayscale matrix, 16 pixels a
-    cell."""
-    try:
-        from matplotlib.figure import Figure
-
-        from keras_bert_lab.figures import render
-    except ImportError:
-        pixels = np.uint8(255 * weights / max(float(weights.max()), 1e-9))
-        return np.kron(pixels, np.ones((16, 16), np.uint8))[None, :, :, None]
-    figure = Figure(
-        figsize=(1.5 + 0.45 * len(source_tokens), 1.2 + 0.35 * len(output_tokens)),
-        dpi=80,
-        layout="constrained",
-    )
-    axes = figure.add_subplot()
-    image = axes.imshow(weights, vmin=0.0, cmap="viridis", aspect="auto")
-    axes.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right")
-    axes.set_yticks(range(len(output_tokens)), output_tokens)
-    axes.set_xlabel("French (source)")
-    axes.set_ylabel("English (output)")
-    figure.colorbar(image, ax=axes)
-    return render(figure)[None]
-
-
-class TranslationSummaries:
-    """`on_epoch_end` callback: example translations and cross-attention
-    heatmaps of fixed sentences, at the trainer's step, in TensorBoard
-    (`<run_dir>/examples`: text `translations`, images
-    `cross_attention/<i>`). Writes on the chief only.
-
-    Args:
-        trainer: the `DistributedTrainer` (its model and step).
-        pipeline: a `TranslationPipeline` around a serving copy of the
-            trained translator; its weights are refreshed each epoch.
-        pairs: `(french, english)` example pairs.
-        config: the preset (decoding settings).
-        num_heatmaps: how many of the pairs get a heatmap.
-    """
-
-    def __init__(self, trainer, pipeline, pairs, config, num_heatmaps=3):
-        self.trainer = trainer
-        self.pipeline = pipeline
-        self.pairs = list(pairs)
-        self.config = config
-        self.num_heatmaps = min(num_heatmaps, len(self.pairs))
-        self.writer = None
-        if trainer.chief and self.pairs:
-            self.writer = tf.summary.create_file_writer(str(Path(trainer.run_dir) / "examples"))
-
-    def __call__(self, epoch, logs):
-        if self.writer is None:
-            return
-        translator = self.pipeline.translator
-        translator.set_weights(self.trainer.model.get_weights())
-        sources = [french for french, _ in self.pairs]
-        translations = translate_texts(self.pipeline, sources, self.config)
-        rows = ["| French | reference | greedy translation |", "|---|---|---|"]
-        rows += [
-            "| " + " | ".join(text.replace("|", "\\|") for text in row) + " |"
-            for row in zip(sources, (english for _, english in self.pairs), translations)
-        ]
-        step = int(self.trainer.step.numpy())
-        with self.writer.as_default(step=step):
-            tf.summary.text("translations", "\n".join(rows))
-            for index, source in enumerate(sources[: self.num_heatmaps]):
-                tf.summary.image(
-                    f"cross_attention/{index}",
-                    self.heatmap(source),
-                    description=f"Last decoder block, mean over heads: {source}",
-                )
-        self.writer.flush()
-
-    def heatmap(self, source):
-        translator = self.pipeline.translator
-        source_ids = self.pipeline.tokenize_sources([source])
-        output_ids = decoding.generate(translator, source_ids, jit_compile=self.config.xla_decoding)
-        # The last decoder block's cross-attention, averaged over heads.
-        weights = np.asarray(
-            translator.attention_weights(source_ids, output_ids)["cross_attention"]
-        )[0, -1].mean(axis=0)
-        source_row = [int(i) for i in np.asarray(source_ids)[0] if i != PAD_ID]
-        output_row = [int(i) for i in np.asarray(output_ids)[0] if i != PAD_ID]
-        return heatmap_image(
-            weights[: len(output_row), : len(source_row)],
-            [self.pipeline.source_tokenizer.id_to_token(i) for i in source_row],
-            [self.pipeline.target_tokenizer.id_to_token(i) for i in output_row],
-        )
-
-
 # ----------------------------------------------------------------- workflow
 
 
@@ -455,14 +143,14 @@ def train_translator(run, data, *, translator, optimizer, source_vocabulary, tar
     validation loss, scores greedy and beam search on the test sources
     with all their references, measures decoding speed, saves the
     pipeline (`.keras`) and the string-to-string SavedModel, reloads both
-    and checks they translate identically.
+    and checks they translate identically (`workflow.run_task`).
 
     Every worker trains and takes part in the final validation pass; then
     only the chief decodes, scores and saves (the others return the
     training and validation metrics only).
 
     Args:
-        run: the `experiment.Run` (strategy, preset, run folder).
+        run: the `tasks.run.Run` (strategy, preset, run folder).
         data: `fra_eng.ParallelCorpus`.
         translator: a `Translator` built under `run.strategy.scope()`.
         optimizer: built under the same scope.
@@ -476,86 +164,88 @@ def train_translator(run, data, *, translator, optimizer, source_vocabulary, tar
         other than the chief).
     """
     config = run.config
-    source_tokenizer = make_wordpiece_tokenizer(
-        source_vocabulary, lowercase=config.lowercase_source
-    )
-    target_tokenizer = make_wordpiece_tokenizer(target_vocabulary, lowercase=False)
+    tokenizers = translation_tokenizers(config, source_vocabulary, target_vocabulary)
     train_pairs = data.train[: config.max_train_pairs]
     validation_pairs = data.validation[: config.max_validation_pairs]
+    trainer = task_trainer(run, translator, optimizer, translation_objective(config))
+    pipeline = TranslationPipeline(
+        serving_copy(translator), *tokenizers, name="translation_pipeline", dtype="float32"
+    )
+    example_pairs = first_distinct_sources(
+        validation_pairs or train_pairs, config.tensorboard_examples
+    )
+    validation_dataset = None
+    if validation_pairs:
+        validation_dataset = translation_batches(run, validation_pairs, tokenizers, shuffle=False)
+    check_sources = [source for source, _ in data.test_references[: config.max_test_sources]]
+    check_sources = check_sources[: config.reload_check_sources]
+    details = {}
 
-    def dataset(pairs, shuffle):
-        return translation_dataset(
-            pairs,
-            source_tokenizer,
-            target_tokenizer,
-            batch_size=run.global_batch_size,
-            max_length=config.sequence_length,
-            shuffle=shuffle,
-            seed=run.args.seed,
-        )
+    def serving_model():
+        pipeline.translator.set_weights(translator.get_weights())
+        return pipeline
+
+    def test(serving):
+        metrics, test_details = evaluate_test_split(serving, data, config)
+        details.update(test_details)
+        return metrics
+
+    outcome = run_task(
+        run,
+        trainer,
+        translation_batches(run, train_pairs, tokenizers, shuffle=True),
+        steps_per_epoch=run.steps_per_epoch(len(train_pairs)),
+        validation_dataset=validation_dataset,
+        on_epoch_end=[TranslationSummaries(trainer, pipeline, example_pairs, config)],
+        serving_model=serving_model,
+        test=test,
+        save=lambda serving: save_translation_pipeline(run, serving),
+        check_reloaded=lambda serving, _: check_reloaded(run, serving, check_sources),
+    )
+    metrics = outcome.training | {
+        "validation_loss": outcome.validation.get("loss"),
+        "validation_accuracy": outcome.validation.get("accuracy"),
+        "train_pairs": len(train_pairs),
+        "validation_pairs": len(validation_pairs),
+        "source_vocabulary_size": len(source_vocabulary),
+        "target_vocabulary_size": len(target_vocabulary),
+        "epochs_trained_this_invocation": len(outcome.history),
+    }
+    if run.chief:
+        metrics |= outcome.test | {"reload_check_sources": len(check_sources)}
+    return metrics, outcome.history, details
+
+
+def translation_tokenizers(config, source_vocabulary, target_vocabulary):
+    """The French (lowercased if the preset says so) and the cased English tokenizer."""
+    return (
+        make_wordpiece_tokenizer(source_vocabulary, lowercase=config.lowercase_source),
+        make_wordpiece_tokenizer(target_vocabulary, lowercase=False),
+    )
+
+
+def translation_batches(run, pairs, tokenizers, shuffle):
+    """The bucketed teacher-forcing `tf.data` pipeline of `(french, english)` pairs, in
+    batches of the run's global batch size."""
+    return translation_dataset(
+        pairs,
+        *tokenizers,
+        batch_size=run.global_batch_size,
+        max_length=run.config.sequence_length,
+        shuffle=shuffle,
+        seed=run.args.seed,
+    )
+
+
+def translation_objective(config):
+    """Sequence-to-sequence cross-entropy with the preset's label smoothing."""
 
     def objective(labels, logits):
         return objectives.sequence_to_sequence(
             labels, logits, label_smoothing=config.label_smoothing
         )
 
-    trainer = DistributedTrainer(
-        translator,
-        optimizer,
-        objective,
-        strategy=run.strategy,
-        run_dir=run.run_dir,
-        jit_compile=run.args.jit_compile,
-        verbose=not run.args.quiet,
-        checkpoint_every_steps=run.args.checkpoint_every,
-    )
-    pipeline = TranslationPipeline(
-        serving_copy(translator),
-        source_tokenizer,
-        target_tokenizer,
-        name="translation_pipeline",
-        dtype="float32",
-    )
-    example_pairs = first_distinct_sources(
-        validation_pairs or train_pairs, config.tensorboard_examples
-    )
-    validation_dataset = dataset(validation_pairs, False) if validation_pairs else None
-    history = trainer.fit(
-        dataset(train_pairs, shuffle=True),
-        epochs=config.epochs,
-        steps_per_epoch=run.steps_per_epoch(len(train_pairs)),
-        validation_dataset=validation_dataset,
-        on_epoch_end=[TranslationSummaries(trainer, pipeline, example_pairs, config)],
-    )
-    trainer.restore_best_weights()
-    validation = trainer.evaluate(validation_dataset) if validation_dataset else {}
-    metrics = {
-        "validation_loss": validation.get("loss"),
-        "validation_accuracy": validation.get("accuracy"),
-        "parameters": int(translator.count_params()),
-        "train_pairs": len(train_pairs),
-        "validation_pairs": len(validation_pairs),
-        "source_vocabulary_size": len(source_vocabulary),
-        "target_vocabulary_size": len(target_vocabulary),
-        "train_examples_per_second": float(
-            np.mean([epoch["train_examples_per_second"] for epoch in history])
-        )
-        if history
-        else None,
-        "optimizer_steps": int(trainer.step.numpy()),
-        "epochs_trained_this_invocation": len(history),
-    }
-    if not run.chief:
-        # Nothing collective is left: the chief decodes, scores and saves.
-        return metrics, history, {}
-    pipeline.translator.set_weights(translator.get_weights())
-    test_metrics, details = evaluate_test_split(pipeline, data, config)
-    check_sources = [source for source, _ in data.test_references][
-        : min(config.reload_check_sources, test_metrics["test_sources"])
-    ]
-    check_reloaded(run, pipeline, check_sources)
-    metrics |= test_metrics | {"reload_check_sources": len(check_sources)}
-    return metrics, history, details
+    return objective
 
 
 def evaluate_test_split(pipeline, data, config):
@@ -602,14 +292,12 @@ def evaluate_test_split(pipeline, data, config):
     return metrics, details
 
 
-def check_reloaded(run, pipeline, sources):
-    """Saves the pipeline and the SavedModel, reloads both, and raises
-    unless their greedy translations of `sources` equal the pipeline's."""
+def save_translation_pipeline(run, pipeline):
+    """The pipeline as `translation_pipeline.keras` and as a SavedModel of string-to-string
+    signatures (`saved_model/`), both written atomically."""
     config = run.config
-    model_path = run.run_dir / PIPELINE_FILE
-    saved_model_path = run.run_dir / SAVED_MODEL_DIR
-    save_keras_atomically(pipeline, model_path)
-    with atomic_directory(saved_model_path) as folder:
+    save_keras_atomically(pipeline, run.run_dir / PIPELINE_FILE)
+    with atomic_directory(run.run_dir / SAVED_MODEL_DIR) as folder:
         export_translation_signatures(
             pipeline,
             folder,
@@ -617,6 +305,15 @@ def check_reloaded(run, pipeline, sources):
             length_penalty=config.length_penalty,
             jit_compile=config.xla_decoding,
         )
+
+
+def check_reloaded(run, pipeline, sources):
+    """Reloads what `save_translation_pipeline` wrote, and raises unless the greedy
+    translations of `sources` by the `.keras` pipeline and by the SavedModel equal the
+    pipeline's."""
+    config = run.config
+    model_path = run.run_dir / PIPELINE_FILE
+    saved_model_path = run.run_dir / SAVED_MODEL_DIR
     expected = translate_texts(pipeline, sources, config)
     reloaded = translate_texts(keras.saving.load_model(model_path), sources, config)
     exported = saved_model_translate(

@@ -1,4 +1,5 @@
-"""Token ids into model inputs: ragged ids, head + tail truncation, padding, in the graph."""
+"""Token ids into model inputs: ragged ids, head + tail truncation, padding (to the longest row
+or to a power of two), in the graph; texts batched by length so that batches pad little."""
 
 import tensorflow as tf
 
@@ -53,3 +54,35 @@ def pack_token_ids(token_ids, sequence_length, start_id=None, end_id=None, tail_
         token_ids = tf.concat([token_ids, tf.fill([rows, 1], end_id)], axis=1)
     longest = tf.maximum(tf.reduce_max(token_ids.row_lengths()), 1)
     return token_ids.to_tensor(0, shape=tf.stack([rows, tf.cast(longest, tf.int64)]))
+
+
+def pad_to_power_of_two(token_ids, max_length):
+    """Ragged int `[batch_size, None]` -> int32 `[batch_size, length]`, rows cut to
+    `max_length` ids and padded with 0; `length` is the smallest power of two that holds the
+    longest row (1 for a batch of empty rows or no rows), at most `max_length`.
+
+    XLA compiles a function once per input shape: powers of two leave a few lengths only,
+    each less than twice the longest row. Eager or in the graph.
+    """
+    token_ids = tf.cast(token_ids[:, :max_length], tf.int32)
+    longest = tf.reduce_max(tf.concat([token_ids.row_lengths(), [1]], axis=0))
+    powers = tf.constant([2**i for i in range(max(max_length - 1, 0).bit_length() + 1)], tf.int64)
+    length = tf.minimum(tf.reduce_min(tf.where(powers >= longest, powers, max_length)), max_length)
+    return token_ids.to_tensor(0, shape=tf.stack([token_ids.nrows(), length]))
+
+
+def length_sorted_batches(texts, batch_size):
+    """Positions of `texts`, shortest text first (ties in order), in lists of `batch_size`:
+    a batch of similar lengths pads little and finishes decoding together."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def map_in_length_order(function, texts, batch_size):
+    """`function(list of texts) -> list of results` over the `length_sorted_batches` of
+    `texts`; the results in the order of `texts`."""
+    results = [None] * len(texts)
+    for positions in length_sorted_batches(texts, batch_size):
+        for position, result in zip(positions, function([texts[i] for i in positions])):
+            results[position] = result
+    return results

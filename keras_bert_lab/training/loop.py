@@ -19,6 +19,10 @@ checkpoint in force). Started again with the same command, training restores
 the latest checkpoint and skips the batches already seen in the
 deterministic, seeded data stream, so the total number of optimizer steps is
 the same as in an uninterrupted run.
+
+What `fit` does besides the optimizer steps (TensorBoard scalars, the best
+weights, checkpoint cadence, the printed lines) lives in
+`keras_bert_lab.training.callbacks`, one callback per concern.
 """
 
 import contextlib
@@ -26,12 +30,20 @@ import math
 import os
 import sys
 import tempfile
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_lab.training.callbacks import (
+    BestWeights,
+    Checkpoints,
+    EpochEndFunction,
+    EpochSummary,
+    MetricSums,
+    TrainingScalars,
+    write_scalars,
+)
 from keras_bert_lab.training.objectives import LOSS_TERMS
 from keras_bert_lab.training.strategy import is_chief
 
@@ -40,18 +52,6 @@ SUM = tf.distribute.ReduceOp.SUM
 
 class ClusterError(RuntimeError):
     """A worker of a multi-worker run is gone; the message is one line."""
-
-
-def ratios(sums):
-    """`{name: (total, count)}` -> `{name: total / count}`, plus `loss`, the
-    sum of the loss terms, when there are several."""
-    metrics = {
-        name: float(total) / max(float(count), 1e-12) for name, (total, count) in sums.items()
-    }
-    loss_terms = [name for name in metrics if name in LOSS_TERMS]
-    if "loss" not in metrics and loss_terms:
-        metrics["loss"] = sum(metrics[name] for name in loss_terms)
-    return metrics
 
 
 def count_batches(dataset):
@@ -131,7 +131,9 @@ class DistributedTrainer:
         self._train_function = None
         self._evaluate_function = None
         self._writers = {}
-        self._best_weights = None
+        self._best_weights = BestWeights(
+            model, self.best_validation_loss, self.best_weights_path, chief=self.chief
+        )
 
     # ------------------------------------------------------------------ steps
 
@@ -213,8 +215,12 @@ class DistributedTrainer:
         return train_function
 
     def _run_train_function(self, iterator):
+        """One optimizer step: `({name: (total, count)}, examples)` of its global batch, as
+        floats."""
         with self._lost_worker_is_a_cluster_error():
-            return self._train_function(iterator)
+            sums, examples = self._train_function(iterator)
+            sums = {name: (float(total), float(count)) for name, (total, count) in sums.items()}
+            return sums, float(examples)
 
     @contextlib.contextmanager
     def _lost_worker_is_a_cluster_error(self):
@@ -241,11 +247,6 @@ class DistributedTrainer:
                 else tf.summary.create_noop_writer()
             )
         return self._writers[split]
-
-    def _write_scalars(self, split, metrics, step):
-        with self._writer(split).as_default(step=step):
-            for name, value in metrics.items():
-                tf.summary.scalar(name, value)
 
     def _learning_rate(self):
         return float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))
@@ -294,76 +295,79 @@ class DistributedTrainer:
         """
         steps_per_epoch = steps_per_epoch or count_batches(train_dataset)
         total_steps = epochs * steps_per_epoch
-        start_step = self.restore()
-        if start_step >= total_steps:
+        step = self.restore()
+        if step >= total_steps:
             return []
-        if start_step and self.chief:
-            print(f"Resuming from step {start_step} of {total_steps}")
-        stream = train_dataset.repeat().skip(start_step)
-        iterator = iter(self._distribute(stream))
+        if step and self.chief:
+            print(f"Resuming from step {step} of {total_steps}")
+        iterator = iter(self._distribute(train_dataset.repeat().skip(step)))
         if self._train_function is None:
             self._train_function = self._make_train_function()
+        callbacks = self._callbacks(steps_per_epoch, on_epoch_end)
 
         history = []
-        step = start_step
         while step < total_steps:
             epoch = step // steps_per_epoch
-            epoch_end = (epoch + 1) * steps_per_epoch
-            progress = keras.utils.Progbar(steps_per_epoch, verbose=self._progress_verbosity())
-            epoch_sums, window_sums, window_examples = {}, {}, 0.0
-            epoch_start_time = window_start_time = time.perf_counter()
-            epoch_examples = 0.0
-            while step < epoch_end:
-                sums, examples = self._run_train_function(iterator)
-                step = int(self.step.numpy())
-                for name, (total, count) in sums.items():
-                    for accumulator in (epoch_sums, window_sums):
-                        previous = accumulator.get(name, (0.0, 0.0))
-                        accumulator[name] = (
-                            previous[0] + float(total),
-                            previous[1] + float(count),
-                        )
-                window_examples += float(examples)
-                epoch_examples += float(examples)
-                progress.update(step - epoch * steps_per_epoch, list(ratios(epoch_sums).items()))
-                if step % self.log_every_steps == 0 or step == epoch_end:
-                    elapsed = time.perf_counter() - window_start_time
-                    scalars = ratios(window_sums) | {
-                        "learning_rate": self._learning_rate(),
-                        "examples_per_second": window_examples / max(elapsed, 1e-9),
-                    }
-                    self._write_scalars("train", scalars, step)
-                    window_sums, window_examples = {}, 0.0
-                    window_start_time = time.perf_counter()
-                if step % self.checkpoint_every_steps == 0 and step < epoch_end:
-                    self.checkpoint_manager.save(checkpoint_number=step)
-
-            seconds = time.perf_counter() - epoch_start_time
-            logs = {f"train_{k}": v for k, v in ratios(epoch_sums).items()}
-            logs |= {
-                "epoch": epoch + 1,
-                "epoch_seconds": seconds,
-                "train_examples_per_second": epoch_examples / max(seconds, 1e-9),
-            }
+            logs = self._train_epoch(iterator, epoch, steps_per_epoch, callbacks)
             if validation_dataset is not None:
-                validation = self.evaluate(validation_dataset)
-                self._write_scalars("validation", validation, step)
-                logs |= {f"validation_{k}": v for k, v in validation.items()}
-                if validation["loss"] < float(self.best_validation_loss.numpy()):
-                    self.best_validation_loss.assign(validation["loss"])
-                    self._best_weights = self.model.get_weights()
-                    self.save_weights_atomically(self.best_weights_path)
-            for callback in on_epoch_end:
-                callback(epoch, logs)
-            # The epoch is saved last, after its best weights and callbacks.
-            self.checkpoint_manager.save(checkpoint_number=step)
-            if self.verbose and self.chief:
-                summary = ", ".join(f"{k}={v:.4g}" for k, v in logs.items() if k != "epoch")
-                print(f"Epoch {epoch + 1}: {summary}")
+                logs |= self._validate(validation_dataset)
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
             history.append(logs)
+            step = int(self.step.numpy())
         for writer in self._writers.values():
             writer.flush()
         return history
+
+    def _callbacks(self, steps_per_epoch, on_epoch_end):
+        """The callbacks of `fit`, in the order they run. The epoch's checkpoint is saved
+        after its best weights and the `on_epoch_end` functions, so that a run resumed from
+        it has them; then the epoch's line is printed."""
+        return [
+            TrainingScalars(
+                self._writer("train"), self.log_every_steps, steps_per_epoch, self._learning_rate
+            ),
+            self._best_weights,
+            *(EpochEndFunction(function) for function in on_epoch_end),
+            Checkpoints(self.checkpoint_manager, self.checkpoint_every_steps, steps_per_epoch),
+            EpochSummary(verbose=self.verbose and self.chief),
+        ]
+
+    def _train_epoch(self, iterator, epoch, steps_per_epoch, callbacks):
+        """Runs the steps left in `epoch` (all of them unless the run resumed mid-epoch),
+        with a progress bar.
+
+        Returns:
+            The epoch's logs: `train_<metric>`, `epoch` (1-based), `epoch_seconds` and
+            `train_examples_per_second`.
+        """
+        first_step, epoch_end = epoch * steps_per_epoch, (epoch + 1) * steps_per_epoch
+        progress = keras.utils.Progbar(steps_per_epoch, verbose=self._progress_verbosity())
+        totals = MetricSums()
+        for callback in callbacks:
+            callback.on_epoch_begin(epoch)
+        step = int(self.step.numpy())
+        while step < epoch_end:
+            sums, examples = self._run_train_function(iterator)
+            step = int(self.step.numpy())
+            totals.add(sums, examples)
+            progress.update(step - first_step, list(totals.ratios().items()))
+            for callback in callbacks:
+                callback.on_step_end(step, sums, examples)
+        seconds = totals.seconds()
+        logs = {f"train_{name}": value for name, value in totals.ratios().items()}
+        return logs | {
+            "epoch": epoch + 1,
+            "epoch_seconds": seconds,
+            "train_examples_per_second": totals.examples / max(seconds, 1e-9),
+        }
+
+    def _validate(self, dataset):
+        """Evaluates on `dataset` and writes the metrics to TensorBoard (`validation`);
+        returns them as `validation_<metric>` logs."""
+        validation = self.evaluate(dataset)
+        write_scalars(self._writer("validation"), validation, int(self.step.numpy()))
+        return {f"validation_{name}": value for name, value in validation.items()}
 
     def _progress_verbosity(self):
         """A live bar on a terminal, one line per epoch in a log file."""
@@ -379,19 +383,7 @@ class DistributedTrainer:
         """Loads the weights with the lowest validation loss: from memory
         if this process found them, else from the chief's file (a resumed
         run); keeps the current weights if there was no validation."""
-        if self._best_weights is not None:
-            self.model.set_weights(self._best_weights)
-        elif os.path.exists(self.best_weights_path):
-            self.model.load_weights(self.best_weights_path)
-
-    def save_weights_atomically(self, path):
-        """Writes the weights to a temporary file, then renames it, so a kill
-        never leaves a half-written file under `path`."""
-        if not self.chief:
-            return
-        partial = path.replace(".weights.h5", ".partial.weights.h5")
-        self.model.save_weights(partial)
-        os.replace(partial, path)
+        self._best_weights.restore()
 
     # ---------------------------------------------------------- evaluation
 
@@ -407,10 +399,8 @@ class DistributedTrainer:
                 return sums
 
             self._evaluate_function = evaluate_function
-        sums = {}
+        totals = MetricSums()
         with self._lost_worker_is_a_cluster_error():
             for features, labels in self._distribute(dataset):
-                for name, (total, count) in self._evaluate_function(features, labels).items():
-                    previous = sums.get(name, (0.0, 0.0))
-                    sums[name] = (previous[0] + float(total), previous[1] + float(count))
-        return ratios(sums)
+                totals.add(self._evaluate_function(features, labels))
+        return totals.ratios()

@@ -21,6 +21,7 @@ LEARNING_RATE_SCALING = ("none", "linear", "sqrt")
 `sqrt` (Krizhevsky, 2014; common for Adam), or `none` (the rate is given for
 the global batch)."""
 
+
 class StrategyError(ValueError):
     """A strategy cannot be created as asked; the message is one line."""
 

@@ -1,5 +1,5 @@
-"""The probe: the probe set, token spans, each source's vectors, the statistics and the
-honesty check that static sources give exactly 1.0."""
+"""The probe: the probe set, token spans, each source's vectors, and that static sources
+give exactly 1.0 within and across senses."""
 
 import json
 import re
@@ -8,11 +8,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_bert_lab.analysis import probe
-from keras_bert_lab.models.bert import BertEncoder
+from keras_bert_lab.analysis import probe, separation
 from keras_bert_lab.models.lstm import build_lstm_classifier
-from keras_bert_lab.text.special_tokens import RESERVED_TOKENS
-from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary
 
 MOVIE_WORDS = ("plot", "star", "cast", "character", "scene")
 CLASSICS = (
@@ -32,37 +29,6 @@ CLASSICS = (
     "date",
     "current",
 )
-
-
-@pytest.fixture(scope="module")
-def occurrences():
-    """Three words of the probe set: 30 sentences."""
-    everything = probe.load_probe_set()
-    return [o for o in everything if o.word in ("plot", "bank", "left")]
-
-
-@pytest.fixture(scope="module")
-def word_tokenizer(occurrences):
-    vocabulary = train_word_vocabulary([o.text for o in occurrences], 400, lowercase=True)
-    return make_wordpiece_tokenizer(vocabulary, lowercase=True)
-
-
-@pytest.fixture(scope="module")
-def bert(occurrences):
-    """A tiny random encoder whose WordPiece vocabulary splits every word into letters, except
-    "bank"."""
-    letters = sorted({c for o in occurrences for c in o.text.lower() if not c.isspace()})
-    vocabulary = list(RESERVED_TOKENS) + letters + ["##" + c for c in letters] + ["bank"]
-    encoder = BertEncoder(
-        len(vocabulary),
-        num_layers=2,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=32,
-        max_sequence_length=128,
-        dropout=0.0,
-    )
-    return encoder, make_wordpiece_tokenizer(vocabulary, lowercase=True)
 
 
 def test_the_probe_set_is_complete_and_well_formed():
@@ -148,17 +114,10 @@ def test_static_sources_are_identical_in_every_context(occurrences, word_tokeniz
         for word in ("plot", "bank", "left"):
             vectors = source.vectors[[i for i, o in enumerate(occurrences) if o.word == word]]
             assert (vectors == vectors[0]).all(), source.name
-        similarities = probe.sense_similarities(source.vectors, occurrences)
+        similarities = separation.sense_similarities(source.vectors, occurrences)
         assert similarities["within"] == 1.0 and similarities["across"] == 1.0
         assert similarities["separation"] == 0.0
-        probe.check_static(source, similarities)
-
-
-def test_check_static_catches_context_dependent_vectors(occurrences):
-    vectors = np.random.default_rng(1).normal(size=(len(occurrences), 4))
-    source = probe.ProbeSource("fake_table", "word2vec", True, vectors)
-    with pytest.raises(probe.ProbeError, match="fake_table is static but 3 words differ"):
-        probe.check_static(source, probe.sense_similarities(vectors, occurrences))
+        separation.check_static(source, similarities)
 
 
 def test_bert_vectors_depend_on_the_sentence(occurrences, bert):
@@ -174,7 +133,7 @@ def test_bert_vectors_depend_on_the_sentence(occurrences, bert):
         assert not source.static and source.vectors.shape == (len(occurrences), 16)
         first, second = source.vectors[0], source.vectors[1]  # "plot" in two sentences
         assert not np.allclose(first, second, atol=1e-4), source.name
-        similarities = probe.sense_similarities(source.vectors, occurrences)
+        similarities = separation.sense_similarities(source.vectors, occurrences)
         assert similarities["within"] < 1.0 and similarities["across"] < 1.0
 
 
@@ -219,60 +178,3 @@ def test_last_layer_states_with_final_state_pooling(occurrences, word_tokenizer)
     np.testing.assert_allclose(
         np.asarray(states)[0, -1, :4], np.asarray(final(embedded))[0, :4], atol=1e-6
     )
-
-
-def test_similarity_statistics_by_hand():
-    occurrences = [probe.Occurrence("w", sense, "", 0, 0) for sense in "aabb"]
-    vectors = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    stats = probe.sense_similarities(vectors, occurrences)
-    within = (1.0 + np.sqrt(0.5)) / 2  # (a, a) and (b, b)
-    across = (0.0 + np.sqrt(0.5) + 0.0 + np.sqrt(0.5)) / 4
-    assert stats["within"] == pytest.approx(within)
-    assert stats["across"] == pytest.approx(across)
-    assert stats["separation"] == pytest.approx(within - across)
-    assert (
-        np.diagonal(probe.cosine_matrix(np.random.default_rng(0).normal(size=(50, 768)))) == 1.0
-    ).all()
-
-
-def test_projector_files(tmp_path, occurrences):
-    vectors = np.arange(len(occurrences) * 3, dtype=np.float32).reshape(-1, 3) + 1
-    sources = [
-        probe.ProbeSource("word2vec", "word2vec", True, vectors),
-        probe.ProbeSource("bert_layer_1", "bert", False, vectors * 2),
-    ]
-    probe.write_projector(tmp_path, sources, occurrences)
-    metadata = (tmp_path / "metadata.tsv").read_text().splitlines()
-    assert metadata[0] == "word\tsense\tsentence"
-    assert metadata[1].split("\t") == [
-        occurrences[0].word,
-        occurrences[0].sense,
-        occurrences[0].text,
-    ]
-    assert len(metadata) == len(occurrences) + 1
-    loaded = np.loadtxt(tmp_path / "vectors_bert_layer_1.tsv", delimiter="\t")
-    np.testing.assert_allclose(loaded, vectors * 2, rtol=1e-5)
-    config = (tmp_path / "projector_config.pbtxt").read_text()
-    assert 'tensor_path: "vectors_word2vec.tsv"' in config
-    assert config.count('metadata_path: "metadata.tsv"') == 2
-
-
-def test_nearest_words():
-    vocabulary = [
-        "[PAD]",
-        "[UNK]",
-        "[CLS]",
-        "[SEP]",
-        "[MASK]",
-        "[START]",
-        "[END]",
-        "good",
-        "great",
-        "bad",
-    ]
-    vectors = np.zeros((10, 2))
-    vectors[:7] = [1.0, 0.0]  # reserved tokens pointing the same way are never neighbours
-    vectors[7:] = [[1.0, 0.1], [1.0, 0.2], [-1.0, 0.0]]
-    neighbours = probe.nearest_words(vectors, vocabulary, ["good", "absent"], k=2)
-    assert list(neighbours) == ["good"]
-    assert [word for word, _ in neighbours["good"]] == ["great", "bad"]

@@ -9,7 +9,8 @@ from tensorboard.backend.event_processing import event_accumulator
 from experiments import attention_maps
 from keras_bert_lab.export.raw_text import raw_text_classifier
 from keras_bert_lab.models.bert import BertClassifier, BertEncoder
-from keras_bert_lab.models.translator.model import TranslationPipeline, Translator
+from keras_bert_lab.models.translator.model import Translator
+from keras_bert_lab.models.translator.pipeline import TranslationPipeline
 from keras_bert_lab.text.special_tokens import RESERVED_TOKENS
 from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
 

@@ -12,8 +12,8 @@ import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
 from experiments import bert_imdb, bert_pretrain
-from keras_bert_lab.analysis.loading import load_bert
 from keras_bert_lab.tasks.pretraining import load_pretrained_encoder
+from keras_bert_lab.tasks.starting_points import load_bert
 from keras_bert_lab.text.special_tokens import bert_special_ids
 from tests.experiments import cluster
 

@@ -222,8 +222,10 @@ def test_a_dead_worker_fails_the_cluster_quickly_and_a_restart_resumes(tiny_imdb
     assert "Resuming from step" in log
     results = json.loads((tmp_path / "logs/imdb_lstm/smoke/results.json").read_text())
     assert results["metrics"]["optimizer_steps"] == 40 * 5  # 72 reviews / global batch 16
-    print(f"survivor failed {seconds_to_fail:.1f} s after the kill; "
-          f"at most {max(threads)} threads a worker after the restart")
+    print(
+        f"survivor failed {seconds_to_fail:.1f} s after the kill; "
+        f"at most {max(threads)} threads a worker after the restart"
+    )
 
 
 @pytest.mark.parametrize("frozen", [False, True])

@@ -8,7 +8,7 @@ import numpy as np
 from tensorboard.backend.event_processing import event_accumulator
 
 from experiments import word2vec_imdb
-from keras_bert_lab.analysis.loading import load_word2vec
+from keras_bert_lab.tasks.starting_points import load_word2vec
 
 TEST_ONLY_WORD = "testsplitonlyword"
 

@@ -1,55 +1,23 @@
+"""Vocabularies learned from texts (WordPiece and whole words), cached, and their tokenizers."""
+
 import keras
 import keras_hub
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert_lab.text import special_tokens, vocabulary
-from keras_bert_lab.text.detokenize import detokenize_to_text
-from keras_bert_lab.text.special_tokens import END_ID, PAD_ID, RESERVED_TOKENS, START_ID, UNK_ID
+from keras_bert_lab.text import vocabulary
+from keras_bert_lab.text.special_tokens import PAD_ID, RESERVED_TOKENS, UNK_ID
 from keras_bert_lab.text.vocabulary import (
     make_wordpiece_tokenizer,
     train_word_vocabulary,
     train_wordpiece_vocabulary,
 )
-
-ENGLISH = [
-    "I'm sure.",
-    "Don't worry, Tom's here!",
-    'He said "hello" to me.',
-    "It's well-known: 3.5 apples (cheap) cost $2.",
-    "Where are you going? I'll come too; wait for me.",
-    "The team won 10,000 dollars.",
-]
-CORPUS = ENGLISH * 20
+from tests.text.english import CORPUS
 
 
 def _fail(*args, **kwargs):
     raise AssertionError("the vocabulary was recomputed")
-
-
-@pytest.fixture(scope="module")
-def cased_tokenizer():
-    return make_wordpiece_tokenizer(
-        train_wordpiece_vocabulary(CORPUS, 300, lowercase=False), lowercase=False
-    )
-
-
-def test_reserved_tokens_have_fixed_ids():
-    assert RESERVED_TOKENS == ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[START]", "[END]")
-    ids = [
-        special_tokens.PAD_ID,
-        special_tokens.UNK_ID,
-        special_tokens.CLS_ID,
-        special_tokens.SEP_ID,
-    ]
-    ids += [special_tokens.MASK_ID, special_tokens.START_ID, special_tokens.END_ID]
-    assert ids == list(range(7))
-    for train in (train_wordpiece_vocabulary, train_word_vocabulary):
-        for lowercase in (True, False):
-            tokens = train(CORPUS, 100, lowercase=lowercase)
-            assert tokens[: len(RESERVED_TOKENS)] == list(RESERVED_TOKENS)
-            assert len(tokens) == len(set(tokens)) <= 100
 
 
 def test_wordpiece_vocabulary_is_cached(tmp_path, monkeypatch):
@@ -90,28 +58,6 @@ def test_vocabulary_tokens_survive_the_vocabulary_file():
     # the `rstrip` with which keras-hub reloads vocabulary assets.
     tokens = train_word_vocabulary(["abc\u00a0 x\u2028y z\u3000"] * 3, 50, lowercase=False)
     assert all(token == token.strip() for token in tokens)
-
-
-@pytest.mark.parametrize("text", ENGLISH)
-def test_cased_detokenization_round_trips(cased_tokenizer, text):
-    # Eagerly keras-hub tokenizes in Python; in tf.data and models with TensorFlow ops.
-    graph_tokenize = tf.function(lambda strings: cased_tokenizer(strings))
-    assert detokenize_to_text(cased_tokenizer, cased_tokenizer(text)) == text
-    assert detokenize_to_text(cased_tokenizer, graph_tokenize(tf.constant(text))) == text
-
-
-def test_lowercase_tokenizer_lowercases():
-    tokenizer = make_wordpiece_tokenizer(
-        train_wordpiece_vocabulary(CORPUS, 300, lowercase=True), lowercase=True
-    )
-    assert detokenize_to_text(tokenizer, tokenizer("I'm sure.")) == "i'm sure."
-
-
-def test_detokenization_stops_at_end_and_skips_special_tokens(cased_tokenizer):
-    sure_ids = np.asarray(cased_tokenizer("I'm sure.")).tolist()
-    after_end = np.asarray(cased_tokenizer("Where")).tolist()
-    ids = [START_ID] + sure_ids + [END_ID] + after_end + [PAD_ID, PAD_ID]
-    assert detokenize_to_text(cased_tokenizer, ids) == "I'm sure."
 
 
 def test_tokenizer_pads_and_truncates_to_sequence_length():

@@ -1,2 +1,2 @@
 """The French-to-English Transformer: the model (`model`), greedy and beam decoding
-(`decoding`)."""
+(`decoding`), and the text-to-text wrapper with its tokenizers (`pipeline`)."""

@@ -24,8 +24,9 @@ generated tokens without `[START]`, with `[END]` included where the
 sentence finished, then padding (0); `length <= max_length` is the longest
 output in the batch. A sentence that reaches `max_length` without `[END]`
 is cut there. A source with no token (all padding) translates to the empty
-sentence `[END]`. Tokens that never occur in a target (`[PAD]`, `[CLS]`,
-`[SEP]`, `[MASK]`, `[START]`) are never generated.
+sentence `[END]`. Tokens that never occur in a target, the ids dropped from
+text (`special_tokens.SKIPPED_IDS`: `[PAD]`, `[CLS]`, `[SEP]`, `[MASK]`,
+`[START]`), are never generated.
 
 References:
     - [Vaswani et al., 2017](https://arxiv.org/abs/1706.03762), §6.1: beam
@@ -35,15 +36,17 @@ References:
 """
 
 import weakref
+from typing import NamedTuple
 
 import tensorflow as tf
 
-from keras_bert_lab.text.special_tokens import CLS_ID, END_ID, MASK_ID, PAD_ID, SEP_ID, START_ID
+from keras_bert_lab.layers.masking import most_negative
+from keras_bert_lab.text.special_tokens import END_ID, PAD_ID, SKIPPED_IDS, START_ID
 
-NEVER_GENERATED_IDS = (PAD_ID, CLS_ID, SEP_ID, MASK_ID, START_ID)
-"""Ids banned from the output: they never occur in a target sequence."""
-
-_NEGATIVE = -1e9  # "minus infinity" that stays finite in sums, so no NaN.
+# The score of a banned token or of an impossible hypothesis. Scores are float32 (the
+# translator's logits are, whatever its dtype policy). A sum of two of them overflows to -inf,
+# which is harmless: scores are only added to, divided by a positive penalty and compared.
+_NEGATIVE = most_negative("float32")
 
 # One compiled function per translator and setting (see `generator`).
 _GENERATORS = weakref.WeakKeyDictionary()
@@ -189,7 +192,7 @@ class _NextTokenLogits:
             self.encoder_outputs = _repeat(encoder_outputs, beam_size)
         vocabulary = tf.range(translator.target_vocabulary_size)
         self.banned = tf.reduce_any(
-            vocabulary[:, None] == tf.constant(NEVER_GENERATED_IDS)[None, :],
+            vocabulary[:, None] == tf.constant(sorted(SKIPPED_IDS))[None, :],
             axis=1,
         )
 
@@ -291,82 +294,124 @@ def beam_search(
     Returns:
         int32 `[batch_size, max_length]`: tokens, `[END]`, then padding.
     """
-    k = beam_size
-    next_token_logits = _NextTokenLogits(translator, source_ids, max_length, use_cache, beam_size=k)
-    batch_size = tf.shape(source_ids)[0]
-    vocabulary_size = translator.target_vocabulary_size
-
-    def penalty(length):
-        return ((5.0 + tf.cast(length, tf.float32)) / 6.0) ** length_penalty
-
-    # All beams start as [START]; only the first may be extended at the
-    # first step, or the beam would fill with copies of one hypothesis.
-    alive = _start_buffer([batch_size, k], max_length)
-    alive_log_probs = tf.tile(
-        tf.concat([[0.0], tf.fill([k - 1], _NEGATIVE)], 0)[None], [batch_size, 1]
+    search = _BeamSearch(translator, source_ids, beam_size, max_length, length_penalty, use_cache)
+    (state,) = tf.while_loop(
+        lambda state: (state.index < max_length) & ~tf.reduce_all(state.done),
+        lambda state: (search.step(state),),
+        (search.initial_state(),),
     )
-    finished = alive[:, 0]
-    finished_scores = tf.fill([batch_size], _NEGATIVE)
-    done = _is_empty(source_ids)
-    # Row of beam j of sentence b in the flat [batch_size * k] batch.
-    first_rows = tf.range(batch_size)[:, None] * k
+    return _empty_sources_to_end(source_ids, search.best_outputs(state)[:, 1:])
 
-    def step(index, alive, alive_log_probs, finished, finished_scores, done, cache):
-        logits, cache = next_token_logits(
-            tf.reshape(alive, [batch_size * k, max_length + 1]), index, cache
+
+class _BeamState(NamedTuple):
+    """The loop variables of `beam_search`, with `K` beams per sentence."""
+
+    index: tf.Tensor  # int32 scalar: hypotheses hold positions 0 .. index.
+    alive: tf.Tensor  # int32 [batch_size, K, max_length + 1]: [START] y1 .. y_index.
+    alive_log_probs: tf.Tensor  # float32 [batch_size, K], best first.
+    finished: tf.Tensor  # int32 [batch_size, max_length + 1]: the best ending in [END].
+    finished_scores: tf.Tensor  # float32 [batch_size]: its log P / lp(length).
+    done: tf.Tensor  # bool [batch_size]: no alive hypothesis can beat it any more.
+    cache: dict  # The decoding cache of the batch_size * K alive hypotheses.
+
+
+class _BeamSearch:
+    """The steps of `beam_search` on one batch of sources (arguments as there)."""
+
+    def __init__(self, translator, source_ids, beam_size, max_length, length_penalty, use_cache):
+        self.source_ids = source_ids
+        self.k = beam_size
+        self.max_length = max_length
+        self.length_penalty = length_penalty
+        self.batch_size = tf.shape(source_ids)[0]
+        self.vocabulary_size = translator.target_vocabulary_size
+        self.next_token_logits = _NextTokenLogits(
+            translator, source_ids, max_length, use_cache, beam_size
         )
-        log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch_size, k, vocabulary_size])
-        log_probs = alive_log_probs[:, :, None] + log_probs
+        # Row of beam j of sentence b in the flat [batch_size * K] batch.
+        self.first_rows = tf.range(self.batch_size)[:, None] * beam_size
+
+    def penalty(self, length):
+        """`lp(length) = ((5 + length) / 6)^α`."""
+        return ((5.0 + tf.cast(length, tf.float32)) / 6.0) ** self.length_penalty
+
+    def initial_state(self):
+        # All beams start as [START]; only the first may be extended at the
+        # first step, or the beam would fill with copies of one hypothesis.
+        alive = _start_buffer([self.batch_size, self.k], self.max_length)
+        first_beam_only = tf.concat([[0.0], tf.fill([self.k - 1], _NEGATIVE)], 0)
+        return _BeamState(
+            index=tf.constant(0),
+            alive=alive,
+            alive_log_probs=tf.tile(first_beam_only[None], [self.batch_size, 1]),
+            finished=alive[:, 0],
+            finished_scores=tf.fill([self.batch_size], _NEGATIVE),
+            done=_is_empty(self.source_ids),
+            cache=self.next_token_logits.initial_cache,
+        )
+
+    def step(self, state):
+        """Extends the alive hypotheses by one token: the `2K` most probable extensions update
+        the finished hypothesis (`_finish`), the `K` best that do not end stay alive."""
+        flat_alive = tf.reshape(state.alive, [self.batch_size * self.k, self.max_length + 1])
+        logits, cache = self.next_token_logits(flat_alive, state.index, state.cache)
+        log_probs = tf.reshape(
+            tf.nn.log_softmax(logits), [self.batch_size, self.k, self.vocabulary_size]
+        )
         candidate_log_probs, flat_indices = tf.math.top_k(
-            tf.reshape(log_probs, [batch_size, k * vocabulary_size]), 2 * k
+            tf.reshape(
+                state.alive_log_probs[:, :, None] + log_probs,
+                [self.batch_size, self.k * self.vocabulary_size],
+            ),
+            2 * self.k,
         )
-        candidate_beams = flat_indices // vocabulary_size
-        candidate_tokens = flat_indices % vocabulary_size
-        candidates = tf.gather(alive, candidate_beams, batch_dims=1)
-        candidates = _write(candidates, index + 1, candidate_tokens)
+        candidate_beams = flat_indices // self.vocabulary_size
+        candidate_tokens = flat_indices % self.vocabulary_size
+        candidates = tf.gather(state.alive, candidate_beams, batch_dims=1)
+        candidates = _write(candidates, state.index + 1, candidate_tokens)
         ends = candidate_tokens == END_ID
+        finished, finished_scores = self._finish(state, candidates, candidate_log_probs, ends)
 
-        # Finished: the best of the old one and the [END] extensions that
-        # rank among the k best.
-        in_beam = tf.range(2 * k)[None, :] < k
-        scores = tf.where(ends & in_beam, candidate_log_probs / penalty(index + 1), _NEGATIVE)
+        alive_log_probs, best = tf.math.top_k(
+            tf.where(ends, _NEGATIVE, candidate_log_probs), self.k
+        )
+        beams = tf.gather(candidate_beams, best, batch_dims=1)
+        cache = self.next_token_logits.reorder(cache, tf.reshape(self.first_rows + beams, [-1]))
+        best_reachable = alive_log_probs[:, 0] / self.penalty(self.max_length)
+        return _BeamState(
+            index=state.index + 1,
+            alive=tf.gather(candidates, best, batch_dims=1),
+            alive_log_probs=alive_log_probs,
+            finished=finished,
+            finished_scores=finished_scores,
+            done=state.done | (finished_scores >= best_reachable),
+            cache=cache,
+        )
+
+    def _finish(self, state, candidates, candidate_log_probs, ends):
+        """The best of the old finished hypothesis and the `[END]` extensions that rank among
+        the `K` best, for sentences not done yet; and its score."""
+        in_beam = tf.range(2 * self.k)[None, :] < self.k
+        scores = tf.where(
+            ends & in_beam, candidate_log_probs / self.penalty(state.index + 1), _NEGATIVE
+        )
         best = tf.argmax(scores, axis=1, output_type=tf.int32)
         best_scores = tf.gather(scores, best, batch_dims=1)
-        improved = (best_scores > finished_scores) & ~done
+        improved = (best_scores > state.finished_scores) & ~state.done
         finished = tf.where(
-            improved[:, None],
-            tf.gather(candidates, best, batch_dims=1),
-            finished,
+            improved[:, None], tf.gather(candidates, best, batch_dims=1), state.finished
         )
-        finished_scores = tf.where(improved, best_scores, finished_scores)
+        return finished, tf.where(improved, best_scores, state.finished_scores)
 
-        # Alive: the k most probable extensions that do not end.
-        alive_log_probs, best = tf.math.top_k(tf.where(ends, _NEGATIVE, candidate_log_probs), k)
-        alive = tf.gather(candidates, best, batch_dims=1)
-        beams = tf.gather(candidate_beams, best, batch_dims=1)
-        cache = next_token_logits.reorder(cache, tf.reshape(first_rows + beams, [-1]))
-
-        best_reachable = alive_log_probs[:, 0] / penalty(max_length)
-        done = done | (finished_scores >= best_reachable)
-        return (index + 1, alive, alive_log_probs, finished, finished_scores, done, cache)
-
-    _, alive, alive_log_probs, finished, finished_scores, done, _ = tf.while_loop(
-        lambda index, *state: (index < max_length) & ~tf.reduce_all(state[4]),
-        step,
-        (
-            tf.constant(0),
-            alive,
-            alive_log_probs,
-            finished,
-            finished_scores,
-            done,
-            next_token_logits.initial_cache,
-        ),
-    )
-    # Sentences cut at max_length: their best alive hypothesis competes too.
-    cut_scores = tf.where(done, _NEGATIVE, alive_log_probs[:, 0] / penalty(max_length))
-    outputs = tf.where((cut_scores > finished_scores)[:, None], alive[:, 0], finished)
-    return _empty_sources_to_end(source_ids, outputs[:, 1:])
+    def best_outputs(self, state):
+        """int32 `[batch_size, max_length + 1]`: each sentence's finished hypothesis, or, for a
+        sentence cut at `max_length`, its best alive one where that scores higher."""
+        cut_scores = tf.where(
+            state.done, _NEGATIVE, state.alive_log_probs[:, 0] / self.penalty(self.max_length)
+        )
+        return tf.where(
+            (cut_scores > state.finished_scores)[:, None], state.alive[:, 0], state.finished
+        )
 
 
 def _start_buffer(batch_shape, max_length):

@@ -1,31 +1,18 @@
-"""The encoder-decoder Transformer of "Attention Is All You Need" and a
-text-to-text translation wrapper (its learning-rate schedule is
-`keras_bert_lab.training.schedules.TransformerLearningRateSchedule`).
+"""The encoder-decoder Transformer of "Attention Is All You Need" (its learning-rate schedule
+is `keras_bert_lab.training.schedules.TransformerLearningRateSchedule`).
 
 `Translator` is trained with teacher forcing (`call`) and decodes one token
 at a time with a key/value cache (`encode`, `initial_cache`, `decode_step`);
-`keras_bert_lab.models.translator.decoding` runs greedy and beam search on top of these.
-`TranslationPipeline` adds the two tokenizers: French strings in, English
-strings out.
+`keras_bert_lab.models.translator.decoding` runs greedy and beam search on top of these, and
+`keras_bert_lab.models.translator.pipeline.TranslationPipeline` adds the two tokenizers.
 """
 
 import keras
-import numpy as np
-import tensorflow as tf
 from keras import ops
 
-from keras_bert_lab.layers.token_and_position_embedding import (
-    TokenAndPositionEmbedding,
-)
-from keras_bert_lab.layers.transformer_decoder_block import (
-    TransformerDecoderBlock,
-)
-from keras_bert_lab.layers.transformer_encoder_block import (
-    TransformerEncoderBlock,
-)
-from keras_bert_lab.models.translator import decoding
-from keras_bert_lab.text.detokenize import detokenize_to_text
-from keras_bert_lab.text.packing import to_ragged_ids
+from keras_bert_lab.layers.token_and_position_embedding import TokenAndPositionEmbedding
+from keras_bert_lab.layers.transformer_decoder_block import TransformerDecoderBlock
+from keras_bert_lab.layers.transformer_encoder_block import TransformerEncoderBlock
 from keras_bert_lab.text.special_tokens import START_ID
 
 
@@ -149,62 +136,61 @@ class Translator(keras.Model):
         )
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
-        def embedding(vocabulary_size, name):
-            return TokenAndPositionEmbedding(
-                vocabulary_size,
-                sequence_length,
-                hidden_dim,
-                position_encoding=position_encoding,
-                scale_token_embeddings=True,
-                dropout=dropout,
-                embeddings_initializer=self.embeddings_initializer
-                or keras.initializers.RandomNormal(stddev=hidden_dim**-0.5),
-                dtype=self.dtype_policy,
-                name=name,
-            )
-
-        block_kwargs = dict(
-            num_heads=num_heads,
-            intermediate_dim=intermediate_dim,
-            dropout=dropout,
-            activation=activation,
-            layer_norm_epsilon=layer_norm_epsilon,
-            normalize_first=normalize_first,
-            kernel_initializer=self.kernel_initializer,
-            dtype=self.dtype_policy,
-        )
-        self.source_embedding = embedding(source_vocabulary_size, "source_embedding")
-        self.target_embedding = embedding(target_vocabulary_size, "target_embedding")
+        self.source_embedding = self._embedding(source_vocabulary_size, "source_embedding")
+        self.target_embedding = self._embedding(target_vocabulary_size, "target_embedding")
         self.encoder_blocks = [
-            TransformerEncoderBlock(**block_kwargs, name=f"encoder_block_{i}")
+            TransformerEncoderBlock(**self._block_arguments(), name=f"encoder_block_{i}")
             for i in range(num_layers)
         ]
         self.decoder_blocks = [
-            TransformerDecoderBlock(**block_kwargs, name=f"decoder_block_{i}")
+            TransformerDecoderBlock(**self._block_arguments(), name=f"decoder_block_{i}")
             for i in range(num_layers)
         ]
         # Pre-LN stacks leave their output unnormalised: normalise it once.
         self.encoder_layer_norm = self.decoder_layer_norm = None
         if normalize_first:
-            self.encoder_layer_norm = keras.layers.LayerNormalization(
-                epsilon=layer_norm_epsilon,
-                dtype=self.dtype_policy,
-                name="encoder_layer_norm",
-            )
-            self.decoder_layer_norm = keras.layers.LayerNormalization(
-                epsilon=layer_norm_epsilon,
-                dtype=self.dtype_policy,
-                name="decoder_layer_norm",
-            )
-        self.output_projection = (
-            None
-            if tie_output_embeddings
-            else keras.layers.Dense(
+            self.encoder_layer_norm = self._layer_norm("encoder_layer_norm")
+            self.decoder_layer_norm = self._layer_norm("decoder_layer_norm")
+        self.output_projection = None
+        if not tie_output_embeddings:
+            self.output_projection = keras.layers.Dense(
                 target_vocabulary_size,
                 kernel_initializer=self.kernel_initializer,
                 dtype=self.dtype_policy,
                 name="output_projection",
             )
+
+    def _embedding(self, vocabulary_size, name):
+        """Scaled token embeddings plus positions, for one side."""
+        return TokenAndPositionEmbedding(
+            vocabulary_size,
+            self.sequence_length,
+            self.hidden_dim,
+            position_encoding=self.position_encoding,
+            scale_token_embeddings=True,
+            dropout=self.dropout,
+            embeddings_initializer=self.embeddings_initializer
+            or keras.initializers.RandomNormal(stddev=self.hidden_dim**-0.5),
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def _block_arguments(self):
+        """The hyper-parameters every encoder and decoder block shares."""
+        return dict(
+            num_heads=self.num_heads,
+            intermediate_dim=self.intermediate_dim,
+            dropout=self.dropout,
+            activation=self.activation,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+            normalize_first=self.normalize_first,
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+        )
+
+    def _layer_norm(self, name):
+        return keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
         )
 
     def build(self, inputs_shape=None):
@@ -450,110 +436,3 @@ class Translator(keras.Model):
             }
         )
         return config
-
-
-@keras.saving.register_keras_serializable(package="keras_bert_lab")
-class TranslationPipeline(keras.Model):
-    """A `Translator` with its source and target tokenizers: text to text.
-
-    `translate` tokenizes the source strings, truncates them to the
-    translator's `sequence_length` tokens and pads them with 0 to a power of
-    two (so that XLA compiles the search for a few source lengths only),
-    decodes with `keras_bert_lab.models.translator.decoding.generate`, and turns the
-    output ids into text with `vocabulary.detokenize_to_text` (which stops
-    at `[END]`). An empty source gives an empty translation. Calling the
-    pipeline on token ids is calling the translator (teacher forcing).
-
-    Saved as one `.keras` file: the translator's weights and both
-    tokenizers' vocabularies (as assets) travel together.
-
-    Args:
-        translator: a `Translator`.
-        source_tokenizer: tokenizer of the source language, e.g. from
-            `vocabulary.make_wordpiece_tokenizer(..., sequence_length=None)`.
-        target_tokenizer: tokenizer of the target language.
-        **kwargs: base model arguments such as `name`.
-
-    Example (with a trained `translator` and the tokenizers of its
-    vocabularies):
-
-        pipeline = TranslationPipeline(translator, french_tokenizer,
-                                       english_tokenizer)
-        pipeline.translate(["Je suis là."], method="beam")  # ["I'm here."]
-        pipeline.save("run_dir/translation_pipeline.keras")
-    """
-
-    def __init__(self, translator, source_tokenizer, target_tokenizer, **kwargs):
-        super().__init__(**kwargs)
-        self.translator = translator
-        self.source_tokenizer = source_tokenizer
-        self.target_tokenizer = target_tokenizer
-        self.build()
-
-    def build(self, inputs_shape=None):
-        if not self.translator.built:
-            self.translator.build(inputs_shape)
-        self.built = True
-
-    def call(self, inputs, training=None):
-        return self.translator(inputs, training=training)
-
-    def tokenize_sources(self, texts):
-        """`list[str]` -> int32 `[len(texts), length]`, 0-padded, `length` a
-        power of two (at least 1) or `sequence_length`."""
-        token_ids = to_ragged_ids(self.source_tokenizer(tf.constant(list(texts), tf.string)))[
-            :, : self.translator.sequence_length
-        ]
-        longest = max(1, int(tf.reduce_max(token_ids.row_lengths())))
-        length = min(
-            2 ** int(np.ceil(np.log2(longest))),
-            self.translator.sequence_length,
-        )
-        return token_ids.to_tensor(0, shape=[len(texts), length])
-
-    def translate(
-        self,
-        texts,
-        method="beam",
-        beam_size=4,
-        max_length=None,
-        length_penalty=0.6,
-        batch_size=64,
-        jit_compile=True,
-    ):
-        """Translates `list[str]` to `list[str]`, `batch_size` texts at a
-        time. Other arguments as in `decoding.generate`."""
-        texts = list(texts)
-        translations = []
-        for start in range(0, len(texts), batch_size):
-            source_ids = self.tokenize_sources(texts[start : start + batch_size])
-            output_ids = decoding.generate(
-                self.translator,
-                source_ids,
-                method=method,
-                beam_size=beam_size,
-                max_length=max_length,
-                length_penalty=length_penalty,
-                jit_compile=jit_compile,
-            )
-            translations += [
-                detokenize_to_text(self.target_tokenizer, row) for row in np.asarray(output_ids)
-            ]
-        return translations
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                name: keras.saving.serialize_keras_object(getattr(self, name))
-                for name in ("translator", "source_tokenizer", "target_tokenizer")
-            }
-        )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for name in ("translator", "source_tokenizer", "target_tokenizer"):
-            config[name] = keras.saving.deserialize_keras_object(config[name])
-        return cls(**config)

@@ -8,82 +8,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_bert_lab.models.translator.decoding import (
-    NEVER_GENERATED_IDS,
-    generate,
-    generator,
+from keras_bert_lab.models.translator.decoding import generate, generator
+from keras_bert_lab.text.special_tokens import END_ID, PAD_ID, SKIPPED_IDS
+from tests.models.translator.reversal import (
+    MAX_SOURCE,
+    SEQUENCE_LENGTH,
+    SYMBOLS,
+    VOCABULARY_SIZE,
+    tiny_translator,
 )
-from keras_bert_lab.models.translator.model import TranslationPipeline, Translator
-from keras_bert_lab.text.special_tokens import END_ID, PAD_ID, RESERVED_TOKENS, START_ID
-from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer
-from keras_bert_lab.training import objectives
 
-SYMBOLS = np.arange(7, 17)  # ids of the synthetic "words", after the reserved
-VOCABULARY_SIZE = 17
-SEQUENCE_LENGTH = 8  # positions: sources of at most 8 tokens, outputs too
-MAX_SOURCE = 5
-
-
-def reversal_corpus(num_pairs=48, seed=0):
-    """Distinct sequences of 2..5 symbols and their reversals, as padded
-    `(source_ids, decoder_inputs, labels)` and the list of sources."""
-    rng = np.random.default_rng(seed)
-    sources = []
-    while len(sources) < num_pairs:
-        source = tuple(rng.choice(SYMBOLS, rng.integers(2, MAX_SOURCE + 1)))
-        if source not in sources:
-            sources.append(source)
-    source_ids = np.zeros((num_pairs, MAX_SOURCE), "int32")
-    decoder_inputs = np.zeros((num_pairs, MAX_SOURCE + 1), "int32")
-    labels = np.zeros((num_pairs, MAX_SOURCE + 1), "int32")
-    for i, source in enumerate(sources):
-        target = source[::-1]
-        source_ids[i, : len(source)] = source
-        decoder_inputs[i, : len(target) + 1] = (START_ID, *target)
-        labels[i, : len(target) + 1] = (*target, END_ID)
-    return source_ids, decoder_inputs, labels
-
-
-def tiny_translator(seed=0, **overrides):
-    tf.keras.utils.set_random_seed(seed)
-    kwargs = dict(
-        source_vocabulary_size=VOCABULARY_SIZE,
-        target_vocabulary_size=VOCABULARY_SIZE,
-        sequence_length=SEQUENCE_LENGTH,
-        num_layers=1,
-        hidden_dim=32,
-        num_heads=2,
-        intermediate_dim=64,
-        dropout=0.0,
-    )
-    return Translator(**(kwargs | overrides))
-
-
-def train(translator, source_ids, decoder_inputs, labels, steps=300):
-    """Full-batch Adam on `objectives.sequence_to_sequence`; returns the
-    final loss and token accuracy."""
-    optimizer = tf.keras.optimizers.Adam(3e-3)
-    inputs = {"encoder_inputs": source_ids, "decoder_inputs": decoder_inputs}
-
-    @tf.function
-    def train_step():
-        with tf.GradientTape() as tape:
-            logits = translator(inputs, training=True)
-            terms = objectives.sequence_to_sequence(labels, logits)
-            loss = terms["loss"].total / terms["loss"].count
-        variables = translator.trainable_variables
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return loss, terms["accuracy"].total / terms["accuracy"].count
-
-    translator(inputs)
-    for _ in range(steps):
-        loss, accuracy = train_step()
-    return float(loss), float(accuracy)
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    return reversal_corpus()
+NEVER_GENERATED_IDS = sorted(SKIPPED_IDS)
 
 
 @pytest.fixture(scope="module")
@@ -91,14 +26,6 @@ def untrained():
     """Pre-LN, 2 layers, untied output: varied (if meaningless) outputs.
     (An untrained tied model mostly repeats one token.)"""
     return tiny_translator(seed=3, num_layers=2, normalize_first=True, tie_output_embeddings=False)
-
-
-@pytest.fixture(scope="module")
-def trained(corpus):
-    translator = tiny_translator()
-    loss, accuracy = train(translator, *corpus)
-    assert accuracy == 1.0, (loss, accuracy)
-    return translator
 
 
 def expected_outputs(labels, length):
@@ -270,7 +197,7 @@ def test_mixed_precision_decoding():
         uncached = generate(translator, sources, method=method, use_cache=False, jit_compile=False)
         assert cached.dtype == tf.int32
         assert cached.shape[1] <= SEQUENCE_LENGTH
-        assert not np.isin(np.asarray(cached), NEVER_GENERATED_IDS[1:]).any()
+        assert not np.isin(np.asarray(cached), sorted(SKIPPED_IDS - {PAD_ID})).any()
         # float16 rounding may differ between the two paths: allow a few
         # flipped near-ties.
         width = min(cached.shape[1], uncached.shape[1])
@@ -289,41 +216,3 @@ def test_reloaded_translator_translates_identically(trained, tmp_path):
             generate(reloaded, sources, method=method, jit_compile=False),
             generate(trained, sources, method=method),
         )
-
-
-# The reversal task in words: symbol 7 + i is FRENCH[i] or ENGLISH[i].
-FRENCH = "zéro un deux trois quatre cinq six sept huit neuf".split()
-ENGLISH = "zero one two three four five six seven eight nine".split()
-
-
-def words(ids, vocabulary):
-    return " ".join(vocabulary[i - 7] for i in ids if i not in (PAD_ID, END_ID))
-
-
-def test_pipeline_translates_text_and_saves_with_its_vocabularies(trained, corpus, tmp_path):
-    pipeline = TranslationPipeline(
-        trained,
-        make_wordpiece_tokenizer(list(RESERVED_TOKENS) + FRENCH, lowercase=True),
-        make_wordpiece_tokenizer(list(RESERVED_TOKENS) + ENGLISH, lowercase=False),
-    )
-    source_ids, _, labels = corpus
-    texts = [words(ids, FRENCH) for ids in source_ids[:4]]
-    expected = [words(ids, ENGLISH) for ids in labels[:4]]
-    texts[1], expected[1] = "", ""
-    texts[2] = texts[2].upper()  # the source tokenizer lowercases
-    for method, jit_compile in (("greedy", False), ("beam", True)):
-        translations = pipeline.translate(
-            texts, method=method, batch_size=3, jit_compile=jit_compile
-        )
-        assert translations == expected
-    assert pipeline.translate([]) == []
-    # Sources are padded to a power of two, truncated to sequence_length.
-    assert pipeline.tokenize_sources(["un deux trois"]).shape == (1, 4)
-    assert pipeline.tokenize_sources([""]).shape == (1, 1)
-    assert pipeline.tokenize_sources([" ".join(FRENCH)]).shape == (1, SEQUENCE_LENGTH)
-
-    path = tmp_path / "pipeline.keras"
-    pipeline.save(path)
-    reloaded = keras.saving.load_model(path)
-    assert isinstance(reloaded.translator, Translator)
-    assert reloaded.translate(texts, method="beam", jit_compile=False) == expected
