@@ -38,7 +38,13 @@ from keras_bert_lab.data.pipelines import translation_dataset
 from keras_bert_lab.export.saved_model import export_translation_signatures, saved_model_translate
 from keras_bert_lab.models.translator.model import Translator
 from keras_bert_lab.models.translator.pipeline import TranslationPipeline
-from keras_bert_lab.tasks.translation_scores import corpus_scores, decoding_speed, translate_texts
+from keras_bert_lab.tasks.retrieval_baseline import RetrievalTranslator
+from keras_bert_lab.tasks.translation_scores import (
+    corpus_scores,
+    decoding_speed,
+    scores_by_length,
+    translate_texts,
+)
 from keras_bert_lab.tasks.translation_summaries import TranslationSummaries
 from keras_bert_lab.tasks.workflow import run_task, task_trainer
 from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
@@ -249,9 +255,11 @@ def translation_objective(config):
 
 
 def evaluate_test_split(pipeline, data, config):
-    """BLEU and chrF of greedy and beam search on the distinct test sources
-    (at most `config.max_test_sources`) against all their references, and
-    decoding speed on the first `config.speed_sentences` of them.
+    """BLEU and chrF of greedy and beam search, and of the retrieval baseline
+    (`retrieval_baseline.RetrievalTranslator` on the training pairs: the floor a translator
+    must clear), on the distinct test sources (at most `config.max_test_sources`) against
+    all their references, overall and by source length; decoding speed on the first
+    `config.speed_sentences` of them.
 
     Returns:
         `(metrics, details)`: a flat dict of numbers, and a dict with
@@ -264,32 +272,42 @@ def evaluate_test_split(pipeline, data, config):
         "test_sources": len(sources),
         "test_references": sum(len(refs) for refs in references),
     }
-    translations = {}
-    for method in ("greedy", "beam"):
+    translations, details = {}, {}
+    for method in ("greedy", "beam", "retrieval"):
         started = time.perf_counter()
-        translations[method] = translate_texts(pipeline, sources, config, method)
+        if method == "retrieval":
+            translations[method] = RetrievalTranslator().fit(data.train).translate(sources)
+        else:
+            translations[method] = translate_texts(pipeline, sources, config, method)
         metrics[f"test_{method}_seconds"] = time.perf_counter() - started
         scores = corpus_scores(translations[method], references)
         metrics[f"test_bleu_{method}"] = scores["bleu"]
         metrics[f"test_chrf_{method}"] = scores["chrf"]
-        metrics[f"bleu_{method}"] = scores["bleu_detail"]
-    details = {f"bleu_{method}": metrics.pop(f"bleu_{method}") for method in ("greedy", "beam")}
+        details[f"bleu_{method}"] = scores["bleu_detail"]
+        for bucket, bucket_scores in scores_by_length(
+            sources, translations[method], references
+        ).items():
+            metrics[f"test_bleu_{method}_words_{bucket}"] = bucket_scores["bleu"]
+            metrics[f"test_chrf_{method}_words_{bucket}"] = bucket_scores["chrf"]
+            metrics[f"test_sources_words_{bucket}"] = bucket_scores["sources"]
     details["examples"] = [
-        {"french": source, "references": refs, "greedy": greedy, "beam": beam}
-        for source, refs, greedy, beam in zip(
-            sources, references, translations["greedy"], translations["beam"]
-        )
+        {"french": source, "references": refs}
+        | {name: output[i] for name, output in translations.items()}
+        for i, (source, refs) in enumerate(zip(sources, references))
     ][:10]
+    metrics |= _decoding_speeds(pipeline, sources[: config.speed_sentences], config)
+    return metrics, details
 
-    speed_sources = sources[: config.speed_sentences]
+
+def _decoding_speeds(pipeline, sources, config):
+    """`decoding_speed` of greedy and beam search, with and without the cache."""
+    metrics = {}
     for method in ("greedy", "beam"):
         for use_cache in (True, False):
-            measured = decoding_speed(
-                pipeline, speed_sources, config, method=method, use_cache=use_cache
-            )
+            measured = decoding_speed(pipeline, sources, config, method=method, use_cache=use_cache)
             label = f"decode_{method}_{'cached' if use_cache else 'uncached'}"
             metrics |= {f"{label}_{unit}": value for unit, value in measured.items()}
-    return metrics, details
+    return metrics
 
 
 def save_translation_pipeline(run, pipeline):

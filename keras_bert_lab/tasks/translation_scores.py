@@ -1,6 +1,7 @@
 """How the translation workflow measures a translator: translations with the preset's decoding
 settings (`translate_texts`), their corpus BLEU and chrF against every reference
-(`corpus_scores`, sacreBLEU), and decoding speed (`decoding_speed`)."""
+(`corpus_scores`, sacreBLEU), the same by source length (`scores_by_length`), and decoding speed
+(`decoding_speed`)."""
 
 import time
 
@@ -10,15 +11,18 @@ import tensorflow as tf
 from keras_bert_lab.models.translator import decoding
 from keras_bert_lab.text.packing import length_sorted_batches, map_in_length_order
 from keras_bert_lab.text.special_tokens import PAD_ID
+from keras_bert_lab.utils import Progress
 
 
 def translate_texts(pipeline, texts, config, method="greedy"):
     """`pipeline.translate` with the preset's decoding settings over `list[str]` texts in
     `packing.length_sorted_batches` (a batch of similar sources pads little and finishes
-    together); the translations in the order of `texts`."""
+    together); the translations in the order of `texts`. A long pass prints a progress line
+    every 30 s (`utils.Progress`)."""
+    progress = Progress(f"{method} decoding", len(texts))
 
     def translate(batch):
-        return pipeline.translate(
+        translations = pipeline.translate(
             batch,
             method=method,
             beam_size=config.beam_size,
@@ -26,6 +30,8 @@ def translate_texts(pipeline, texts, config, method="greedy"):
             batch_size=config.decode_batch_size,
             jit_compile=config.xla_decoding,
         )
+        progress.advance(len(batch))
+        return translations
 
     return map_in_length_order(translate, texts, config.decode_batch_size)
 
@@ -44,6 +50,35 @@ def corpus_scores(hypotheses, references):
     bleu = sacrebleu.corpus_bleu(hypotheses, streams)
     chrf = sacrebleu.corpus_chrf(hypotheses, streams)
     return {"bleu": float(bleu.score), "chrf": float(chrf.score), "bleu_detail": str(bleu)}
+
+
+LENGTH_BUCKETS = {"1_5": (1, 5), "6_10": (6, 10), "11_plus": (11, None)}
+"""Source lengths in whitespace-separated words: each source falls in exactly one bucket (an
+empty source counts as one word)."""
+
+
+def length_bucket(source):
+    """The `LENGTH_BUCKETS` name of a source sentence."""
+    words = max(len(source.split()), 1)
+    return next(
+        name for name, (low, high) in LENGTH_BUCKETS.items() if low <= words <= (high or words)
+    )
+
+
+def scores_by_length(sources, hypotheses, references):
+    """`corpus_scores` of the sources of each `LENGTH_BUCKETS` bucket: `{bucket: {"sources",
+    "bleu", "chrf"}}`, a bucket without sources left out."""
+    buckets = [length_bucket(source) for source in sources]
+    scores = {}
+    for name in LENGTH_BUCKETS:
+        chosen = [index for index, bucket in enumerate(buckets) if bucket == name]
+        if chosen:
+            bucket_scores = corpus_scores(
+                [hypotheses[i] for i in chosen], [references[i] for i in chosen]
+            )
+            scores[name] = {"sources": len(chosen), "bleu": bucket_scores["bleu"]}
+            scores[name]["chrf"] = bucket_scores["chrf"]
+    return scores
 
 
 def decoding_speed(pipeline, texts, config, *, method, use_cache):
