@@ -16,6 +16,7 @@ from keras_bert_lab.figures import (
     save_png,
 )
 from keras_bert_lab.presets import ATTENTION_MAPS_PRESETS
+from keras_bert_lab.tasks.flags import existing_path
 from keras_bert_lab.text.packing import to_ragged_ids
 from keras_bert_lab.text.special_tokens import CLS_TOKEN, SEP_TOKEN, bert_special_ids
 from keras_bert_lab.utils import write_text_atomically
@@ -39,12 +40,14 @@ def build_parser():
     )
     parser.add_argument(
         "--bert-vocabulary",
+        type=existing_path,
         default=None,
         help="WordPiece vocabulary file, when --bert has no tokenizer",
     )
     parser.add_argument("--bert-cased", action="store_true", help="the BERT vocabulary keeps case")
     parser.add_argument(
         "--translator",
+        type=existing_path,
         default=None,
         help="a translate_fr_en run folder or its translation_pipeline.keras: "
         "draws the decoder's cross-attention on French sentences",

@@ -15,6 +15,7 @@ import sys
 from keras_bert_lab.benchmarks.report import markdown_report
 from keras_bert_lab.benchmarks.run import SECTIONS, run_benchmark
 from keras_bert_lab.presets import BENCHMARK_PRESETS
+from keras_bert_lab.tasks.flags import add_verbose_flag
 from keras_bert_lab.utils import write_text_atomically
 
 # Flags that override single `BenchmarkConfig` fields.
@@ -86,6 +87,7 @@ def parse_args(argv=None):
         "--markdown", default=None, metavar="OUT", help="also write the markdown table to this file"
     )
     parser.add_argument("--quiet", action="store_true", help="do not print the markdown table")
+    add_verbose_flag(parser)
     return parser.parse_args(argv)
 
 

@@ -5,6 +5,7 @@ from keras_bert_lab.analysis import loading, probe, separation
 from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
 from keras_bert_lab.figures import render, save_png
 from keras_bert_lab.presets import EMBEDDING_PROBE_PRESETS
+from keras_bert_lab.tasks.flags import existing_dir, existing_path
 from keras_bert_lab.utils import write_json_atomically, write_text_atomically
 
 EXPERIMENT = "embedding_probe"
@@ -12,9 +13,17 @@ EXPERIMENT = "embedding_probe"
 
 def build_parser():
     parser = analysis_parser(__doc__, EMBEDDING_PROBE_PRESETS)
-    parser.add_argument("--word2vec", default=None, help="run folder of experiments.word2vec_imdb")
     parser.add_argument(
-        "--lstm", default=None, help="run folder of experiments.imdb_lstm, or its model.keras"
+        "--word2vec",
+        type=existing_dir,
+        default=None,
+        help="run folder of experiments.word2vec_imdb",
+    )
+    parser.add_argument(
+        "--lstm",
+        type=existing_path,
+        default=None,
+        help="run folder of experiments.imdb_lstm, or its model.keras",
     )
     parser.add_argument(
         "--bert",
@@ -24,12 +33,16 @@ def build_parser():
     )
     parser.add_argument(
         "--bert-vocabulary",
+        type=existing_path,
         default=None,
         help="WordPiece vocabulary file, when --bert has no tokenizer",
     )
     parser.add_argument("--bert-cased", action="store_true", help="the BERT vocabulary keeps case")
     parser.add_argument(
-        "--probe-set", default=str(probe.PROBE_SENTENCES), help="probe sentences JSON"
+        "--probe-set",
+        type=existing_path,
+        default=str(probe.PROBE_SENTENCES),
+        help="probe sentences JSON",
     )
     return parser
 

@@ -4,7 +4,8 @@ learned from scratch or started from a `word2vec_imdb` run (`--init-embeddings`)
 from keras_bert_lab.data.imdb import load_imdb
 from keras_bert_lab.presets import IMDB_LSTM_PRESETS
 from keras_bert_lab.tasks.classification import train_lstm_classifier
-from keras_bert_lab.tasks.run import Run, command_line, experiment_parser
+from keras_bert_lab.tasks.flags import existing_dir, experiment_parser
+from keras_bert_lab.tasks.run import Run, command_line
 from keras_bert_lab.tasks.starting_points import LoadError, load_word2vec
 
 EXPERIMENT = "imdb_lstm"
@@ -14,6 +15,7 @@ def build_parser():
     parser = experiment_parser(__doc__, IMDB_LSTM_PRESETS)
     parser.add_argument(
         "--init-embeddings",
+        type=existing_dir,
         default=None,
         metavar="WORD2VEC_RUN_DIR",
         help="start the embedding table from a word2vec_imdb run; its "
@@ -27,13 +29,15 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    parser = build_parser()
-    run = Run.start(EXPERIMENT, parser, IMDB_LSTM_PRESETS, argv)
-    args = run.args
+def check_flags(parser, args):
     if args.freeze_embeddings and not args.init_embeddings:
         parser.error("--freeze-embeddings needs --init-embeddings")
-    data = load_imdb(args.data_dir, seed=args.seed)
+
+
+def main(argv=None):
+    parser = build_parser()
+    run = Run.start(EXPERIMENT, parser, IMDB_LSTM_PRESETS, argv, check_flags=check_flags)
+    args = run.args
     word2vec, model = None, "BiLSTM"
     if args.init_embeddings:
         try:
@@ -41,13 +45,13 @@ def main(argv=None):
         except LoadError as error:
             parser.error(f"--init-embeddings: {error}")
         model += " + word2vec " + ("(frozen)" if args.freeze_embeddings else "(fine-tuned)")
+    data = run.load_data(load_imdb)
     metrics, history = train_lstm_classifier(
         run, data, word2vec=word2vec, freeze_embeddings=args.freeze_embeddings
     )
     run.log_hparams(metrics)
     return run.write_results(
         metrics,
-        data.source,
         extra={
             "model": model,
             "word2vec": args.init_embeddings,

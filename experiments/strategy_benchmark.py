@@ -13,6 +13,7 @@ import time
 
 from keras_bert_lab.benchmarks import strategies as strategy_benchmark
 from keras_bert_lab.presets import STRATEGY_BENCHMARK_PRESETS
+from keras_bert_lab.tasks.flags import add_verbose_flag
 from keras_bert_lab.utils import write_json_atomically, write_text_atomically
 
 
@@ -30,6 +31,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--markdown", default=None, metavar="OUT", help="also write the markdown table to this file"
     )
+    add_verbose_flag(parser)
     # One contender, run by the launcher in a process of its own.
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--strategy", choices=strategy_benchmark.STRATEGIES, help=argparse.SUPPRESS)

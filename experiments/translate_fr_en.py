@@ -2,7 +2,8 @@
 
 from keras_bert_lab.data.fra_eng import load_fra_eng
 from keras_bert_lab.presets import TRANSLATE_FR_EN_PRESETS
-from keras_bert_lab.tasks.run import Run, command_line, experiment_parser
+from keras_bert_lab.tasks.flags import experiment_parser
+from keras_bert_lab.tasks.run import Run, command_line
 from keras_bert_lab.tasks.translation import (
     build_translator,
     train_translator,
@@ -13,15 +14,18 @@ from keras_bert_lab.tasks.translation import (
 EXPERIMENT = "translate_fr_en"
 
 
+def build_parser():
+    return experiment_parser(__doc__, TRANSLATE_FR_EN_PRESETS)
+
+
 def main(argv=None):
-    parser = experiment_parser(__doc__, TRANSLATE_FR_EN_PRESETS)
-    run = Run.start(EXPERIMENT, parser, TRANSLATE_FR_EN_PRESETS, argv)
+    run = Run.start(EXPERIMENT, build_parser(), TRANSLATE_FR_EN_PRESETS, argv)
     config = run.config
-    data = load_fra_eng(
-        run.args.data_dir,
+    data = run.load_data(
+        load_fra_eng,
         validation_fraction=config.validation_fraction,
         test_fraction=config.test_fraction,
-        seed=run.args.seed,
+        split=config.split,
     )
     french, english = translation_vocabularies(run, data)
     with run.strategy.scope():
@@ -35,16 +39,9 @@ def main(argv=None):
         source_vocabulary=french,
         target_vocabulary=english,
     )
-    run.log_hparams(
-        {
-            name: value
-            for name, value in metrics.items()
-            if isinstance(value, (int, float)) and not isinstance(value, bool)
-        }
-    )
+    run.log_hparams(metrics)
     return run.write_results(
         metrics,
-        data.source,
         extra={"model": "Transformer", "history": history} | details,
     )
 

@@ -5,16 +5,20 @@
   artefact where a good one was.
 - `machine_description()`: the one description of the machine written into results files.
 - `one_line()`: error messages on a single line.
+- `remove_directory()`: a folder removed whole, never left half-removed under its name.
+- `Progress`: a line now and then from a long loop (evaluation, decoding, example building).
 """
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import platform
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import keras
@@ -113,6 +117,53 @@ def save_keras_atomically(model, path):
     """`model.save(path)` (a `.keras` file), atomically."""
     with atomic_path(path, suffix=".keras") as partial:
         model.save(partial)
+
+
+def remove_directory(path):
+    """Removes the folder `path` and everything in it, if it exists. It is renamed aside first,
+    so that a crash midway leaves either the whole folder or a hidden leftover, never a
+    half-emptied folder under its name (a run folder that would resume from part of itself)."""
+    path = Path(path)
+    if not path.exists():
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.removed-", dir=path.parent))
+    os.replace(path, retired)  # Onto the empty folder mkdtemp made: allowed by rename(2).
+    shutil.rmtree(retired)
+
+
+class Progress:
+    """Prints `label: done/total (percent), seconds` at most once every `every` seconds of a
+    long loop, the first time `every` seconds after it began, so that a short loop prints
+    nothing and a long one shows it is alive.
+
+    Args:
+        label: what is being done, e.g. `"test scoring"`.
+        total: the units the loop will go through (texts, batches, documents).
+        every: seconds between two lines.
+        clock: the time source (`time.monotonic`); tests pass their own.
+        log: where lines go (default: printed and flushed at once, also into a log file).
+    """
+
+    def __init__(self, label, total, every=30.0, clock=time.monotonic, log=None):
+        self.label = label
+        self.total = total
+        self.every = every
+        self.clock = clock
+        self.log = log or functools.partial(print, flush=True)
+        self.done = 0
+        self.started = self.last = clock()
+
+    def advance(self, count=1):
+        """Counts `count` more units done; prints a line if `every` seconds have passed."""
+        self.done += count
+        now = self.clock()
+        if now - self.last >= self.every:
+            self.last = now
+            percent = 100 * self.done / max(self.total, 1)
+            self.log(
+                f"{self.label}: {self.done:,}/{self.total:,} ({percent:.0f}%), "
+                f"{now - self.started:.0f} s"
+            )
 
 
 def one_line(text):

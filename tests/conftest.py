@@ -22,11 +22,20 @@ tf.config.set_logical_device_configuration(
 _END_TO_END_FOLDERS = ("experiments", "benchmarks")
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-slow", action="store_true", help="also run the tests marked slow (minutes each)"
+    )
+
+
 def pytest_collection_modifyitems(config, items):
     import pytest
 
     tests_root = os.path.dirname(__file__)
+    skip_slow = pytest.mark.skip(reason="slow: give --run-slow to run it")
     for item in items:
         folder = os.path.relpath(str(item.path), tests_root).split(os.sep)[0]
         if folder in _END_TO_END_FOLDERS:
             item.add_marker(pytest.mark.e2e)
+        if "slow" in item.keywords and not config.getoption("--run-slow"):
+            item.add_marker(skip_slow)

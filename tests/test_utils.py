@@ -74,3 +74,28 @@ def test_a_directory_is_swapped_in_whole(tmp_path):
     assert sorted(entry.name for entry in target.iterdir()) == ["b"]
     assert [entry.name for entry in tmp_path.iterdir()] == ["saved_model"]
     np.testing.assert_equal(utils.one_line("a\n  b\tc"), "a b c")
+
+
+def test_a_folder_is_removed_whole(tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "checkpoints" / "ckpt-1.index").write_text("x")
+    utils.remove_directory(run_dir)
+    assert list(tmp_path.iterdir()) == []
+    utils.remove_directory(run_dir)  # Nothing there: nothing to do.
+
+
+def test_progress_prints_a_line_every_so_often():
+    now, lines = [0.0], []
+    progress = utils.Progress(
+        "test scoring", 1000, every=30, clock=lambda: now[0], log=lines.append
+    )
+    for _ in range(10):
+        now[0] += 10
+        progress.advance(100)
+    # At 30, 60 and 90 s; a loop shorter than `every` prints nothing.
+    assert lines == [
+        "test scoring: 300/1,000 (30%), 30 s",
+        "test scoring: 600/1,000 (60%), 60 s",
+        "test scoring: 900/1,000 (90%), 90 s",
+    ]

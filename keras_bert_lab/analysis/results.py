@@ -49,7 +49,7 @@ def comparison_rows(results):
                 "test_f1": metrics.get("test_f1"),
                 "bleu": bleu,
                 "pretraining": pretraining,
-                "train_minutes": round(result["wall_time_seconds"] / 60, 1),
+                "train_minutes": f"{result['wall_time_seconds'] / 60:.1f}",  # Not a rate.
                 "parameters": metrics.get("parameters"),
                 "command": result["command"],
             }

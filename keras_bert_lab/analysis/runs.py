@@ -8,23 +8,23 @@ import time
 
 import keras
 
-from keras_bert_lab.tasks.run import RunFolder, make_run_dir, parse_flags, run_parser
+from keras_bert_lab.tasks.flags import parse_flags, positive_int, run_parser
+from keras_bert_lab.tasks.run import RunFolder, make_run_dir
 
 
 def analysis_parser(description, presets):
     """An `argparse` parser with `--preset`, `--logdir`, `--run-name`, `--seed`,
-    `--batch-size` and `--set FIELD=VALUE`."""
+    `--batch-size`, `--set FIELD=VALUE` and `--verbose`."""
     parser = run_parser(
         description,
         presets,
         preset_help="smoke: tiny random models for the sources not given; "
         "cpu / gpu: trained models, batch sizes for each machine",
         run_name_help="run folder name; default: the preset name",
-        set_help="override one preset field",
     )
-    parser.add_argument("--batch-size", type=int, default=None, help="sentences per forward pass")
-    # Read by `apply_overrides`; analysis runs do not train.
-    parser.set_defaults(epochs=None, steps_per_epoch=None, learning_rate=None)
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=None, help="sentences per forward pass"
+    )
     return parser
 
 
@@ -41,7 +41,7 @@ class AnalysisRun(RunFolder):
         argv = list(sys.argv[1:] if argv is None else argv)
         args, config = parse_flags(parser, presets, argv)
         keras.utils.set_random_seed(args.seed)
-        return cls(
+        run = cls(
             experiment=experiment,
             args=args,
             config=config,
@@ -49,6 +49,8 @@ class AnalysisRun(RunFolder):
             started=time.time(),
             argv=argv,
         )
+        run.announce()
+        return run
 
     def write_results(self, metrics, extra=None):
         """Writes `results.json` (atomically) and returns its content."""

@@ -25,4 +25,15 @@ Sections, one module each:
 `memory` measures the peak memory of each section and of each BERT
 configuration trained alone in a fresh process; `profile` traces the BERT
 steps and tabulates the op types that take the time.
+
+Robustness and sizing, each behind its own experiment module:
+
+- `soak` (`python -m experiments.soak`): a long training on a cluster of
+  worker processes, their threads and memory sampled (`processes`);
+- `chaos` (`python -m experiments.soak --chaos`): a training SIGKILLed at
+  chosen points (`fault_injection`) and restarted, against the same training
+  uninterrupted;
+- `gpu_presets` (`python -m experiments.check_gpu_presets`): every `gpu`
+  preset built at full size and stepped on the CPU, with a per-device
+  memory estimate.
 """

@@ -29,10 +29,8 @@ run also redoes the steps since its last checkpoint (at most
 
 import dataclasses
 import json
-import os
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -40,16 +38,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_lab.benchmarks import processes as child_processes
 from keras_bert_lab.benchmarks.synthetic import FIRST_REGULAR_ID
 from keras_bert_lab.models.bert import BertClassifier, BertEncoder
 from keras_bert_lab.presets import STRATEGY_BENCHMARK_PRESETS
 from keras_bert_lab.training import objectives
 from keras_bert_lab.training.loop import DistributedTrainer
-from keras_bert_lab.training.strategy import create_strategy, free_local_ports, split_cpu
+from keras_bert_lab.training.strategy import create_strategy, split_cpu
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 RESULT_PREFIX = "STRATEGY_BENCHMARK_RESULT "
-_REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
 def measure_in_process(config, strategy_name, run_dir, launched_at, extra_epochs=0):
@@ -138,14 +136,7 @@ def _random_batches(config):
 
 def _launch(preset, strategy_name, run_dir, log_path, tf_config=None, extra_epochs=0):
     """Starts `experiments.strategy_benchmark --worker` as a subprocess."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
-    env.pop("TF_CONFIG", None)
-    if tf_config is not None:
-        env["TF_CONFIG"] = json.dumps(tf_config)
-    command = [
-        sys.executable,
-        "-m",
-        "experiments.strategy_benchmark",
+    args = [
         "--worker",
         "--preset",
         preset,
@@ -158,14 +149,7 @@ def _launch(preset, strategy_name, run_dir, log_path, tf_config=None, extra_epoc
         "--extra-epochs",
         str(extra_epochs),
     ]
-    with open(log_path, "w") as log:  # the child keeps its own copy of the file
-        return subprocess.Popen(
-            command,
-            cwd=_REPOSITORY_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+    return child_processes.launch("experiments.strategy_benchmark", args, log_path, tf_config)
 
 
 def _results(processes, log_paths, timeout):
@@ -203,14 +187,7 @@ def run_strategy_benchmark(preset, work_dir, log=print):
     measured = {}
     for name in STRATEGIES:
         run_dir = work_dir / name
-        if name == "multi_worker":
-            addresses = [f"127.0.0.1:{port}" for port in free_local_ports(2)]
-            configs = [
-                {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": i}}
-                for i in range(2)
-            ]
-        else:
-            configs = [None]
+        configs = child_processes.cluster_configs(2) if name == "multi_worker" else [None]
         log_paths = [work_dir / f"{name}_{i}.log" for i in range(len(configs))]
         processes = [
             _launch(preset, name, run_dir, path, tf_config)

@@ -47,6 +47,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert_lab.text.special_tokens import CLS_ID, MASK_ID, PAD_ID, SEP_ID
+from keras_bert_lab.utils import Progress
 
 IS_NEXT = 0
 NOT_NEXT = 1
@@ -121,7 +122,9 @@ def make_pretraining_examples(
         return max_num_tokens
 
     pairs: list[tuple[np.ndarray, np.ndarray, int]] = []
+    progress = Progress("pre-training examples, documents", len(tokenized))
     for document_index, sentences in enumerate(tokenized):
+        progress.advance()
         target_length = draw_target_length()
         chunk: list[np.ndarray] = []
         chunk_length = 0
@@ -219,10 +222,12 @@ def _tokenize_documents(
     batches = batches.batch(_TOKENIZE_BATCH_SIZE).map(
         tokenizer, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
+    progress = Progress("pre-training examples, sentences tokenized", len(sentences))
     for batch in batches:
         flat_ids = batch.flat_values.numpy()
         row_splits = batch.row_splits.numpy()
         sentence_ids.extend(np.split(flat_ids, row_splits[1:-1]))
+        progress.advance(len(row_splits) - 1)
 
     tokenized: list[list[np.ndarray]] = []
     document_start = 0

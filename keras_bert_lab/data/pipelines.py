@@ -115,6 +115,34 @@ def classification_dataset(
     return _with_batch_size(dataset, batch_size, drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
+def string_classification_dataset(
+    texts: Sequence[str],
+    labels: Sequence[int] | np.ndarray,
+    *,
+    batch_size: int,
+    shuffle: bool,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """Batches `(texts, labels)` of raw strings `[batch_size]` and int32 labels, for models
+    that read strings themselves (the bag-of-n-grams classifier).
+
+    Args:
+        texts: raw texts.
+        labels: one integer class per text.
+        batch_size: GLOBAL batch size.
+        shuffle: reshuffle the texts every epoch (training) or keep their order (evaluation).
+        seed: shuffling seed.
+    """
+    if len(texts) != len(labels):
+        raise ValueError(f"got {len(texts)} texts but {len(labels)} labels.")
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (_strings(texts), np.asarray(labels, dtype=np.int32))
+    )
+    if shuffle:
+        dataset = dataset.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def pretraining_dataset(
     examples: dict[str, np.ndarray],
     *,

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from keras_bert_lab.text.packing import pack_token_ids, to_ragged_ids
 from keras_bert_lab.text.special_tokens import UNK_TOKEN, bert_special_ids
+from keras_bert_lab.utils import Progress
 
 IMDB_CLASS_NAMES = ("negative", "positive")
 
@@ -16,7 +17,8 @@ class RawTextClassifier(keras.Model):
     """Strings in, class probabilities out: tokenizer + classifier.
 
     Tokenisation and truncation match `data.pipelines.classification_dataset`
-    with the same `sequence_length`, `bert_inputs` and `tail_length`.
+    with the same `sequence_length`, `bert_inputs` and `tail_length`. A classifier that reads
+    strings itself (the bag-of-n-grams model) comes with `tokenizer=None`.
 
     Call it on a Python list of strings (or a string tensor). Column `i` of the output is the
     probability of `class_names[i]`: for IMDB, `("negative", "positive")`. A text with no
@@ -25,9 +27,10 @@ class RawTextClassifier(keras.Model):
 
     Args:
         classifier: a model from token-id features (`{"token_ids"}`, plus
-            `segment_ids` and `padding_mask` when `bert_inputs`) to logits.
+            `segment_ids` and `padding_mask` when `bert_inputs`) to logits, or from
+            strings to logits when `tokenizer` is None.
         tokenizer: a `keras_hub.tokenizers.WordPieceTokenizer` (a keras-hub
-            `BertTokenizer` included).
+            `BertTokenizer` included), or None.
         sequence_length: int, tokens kept per text, special tokens included.
         bert_inputs: bool, wrap texts as `[CLS] text [SEP]` for BERT.
         tail_length: int, tokens kept from the end of a long text.
@@ -74,10 +77,13 @@ class RawTextClassifier(keras.Model):
         return tf.concat([token_ids, tf.cast(unknown, token_ids.dtype)], axis=1)
 
     def call(self, text, training=None):
+        probabilities = (
+            self._string_probabilities if self.tokenizer is None else self._probabilities
+        )
         # Keras' LSTM cannot run a batch of 0 (its bias add fails), so an empty batch skips it.
         return tf.cond(
             tf.size(text) > 0,
-            lambda: self._probabilities(text, training),
+            lambda: probabilities(text, training),
             lambda: tf.zeros([0, len(self.class_names)]),
         )
 
@@ -97,6 +103,9 @@ class RawTextClassifier(keras.Model):
             features["padding_mask"] = tf.not_equal(token_ids, 0)
         logits = self.classifier(features, training=training)
         return tf.nn.softmax(tf.cast(logits, tf.float32))
+
+    def _string_probabilities(self, text, training):
+        return tf.nn.softmax(tf.cast(self.classifier(text, training=training), tf.float32))
 
     @property
     def input_dtype(self):
@@ -123,11 +132,12 @@ class RawTextClassifier(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         for key in ("classifier", "tokenizer"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
+            if config[key] is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
 
 
-def raw_text_classifier(classifier, tokenizer, *, sequence_length, bert_inputs, tail_length=0):
+def raw_text_classifier(classifier, tokenizer, *, sequence_length=None, bert_inputs, tail_length=0):
     """A built `RawTextClassifier`."""
     model = RawTextClassifier(
         classifier,
@@ -141,14 +151,25 @@ def raw_text_classifier(classifier, tokenizer, *, sequence_length, bert_inputs, 
     return model
 
 
-def predict_texts(model, texts, batch_size=128):
+def predict_texts(model, texts, batch_size=128, label="scoring"):
     """Runs a raw-text model over `texts` in batches of similar length (so
-    little is spent on padding); returns outputs in the order of `texts`."""
+    little is spent on padding); returns outputs in the order of `texts`. A long pass prints
+    a `label: done/total` line every 30 s (`utils.Progress`)."""
     order = np.argsort([len(text) for text in texts], kind="stable")
     sorted_texts = tf.constant([texts[i] for i in order])
     dataset = tf.data.Dataset.from_tensor_slices(sorted_texts).batch(batch_size)
-    predict = tf.function(lambda batch: model(batch, training=False))
-    outputs = np.concatenate([np.asarray(predict(batch)) for batch in dataset])
+    # One trace for every batch size: the last, smaller batch would otherwise trace the whole
+    # tokenizer-and-model graph again.
+    predict = tf.function(
+        lambda batch: model(batch, training=False),
+        input_signature=[tf.TensorSpec([None], tf.string)],
+    )
+    progress = Progress(label, len(texts))
+    batches = []
+    for batch in dataset:
+        batches.append(np.asarray(predict(batch)))
+        progress.advance(len(batches[-1]))
+    outputs = np.concatenate(batches)
     restored = np.empty_like(outputs)
     restored[order] = outputs
     return restored

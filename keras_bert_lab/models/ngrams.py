@@ -18,6 +18,23 @@ import numpy as np
 import tensorflow as tf
 
 WEIGHTINGS = ("tf_idf", "nbsvm")
+# What Python's `str.splitlines` breaks lines at, besides `\n` and `\r`: Keras stores the n-gram
+# vocabulary one term a line and reads it back with `splitlines`, so a term holding one of
+# these (IMDB has U+0085 where a Windows ellipsis was) would come back as two.
+_LINE_BREAKS = r"[\x0b\x0c\x1c\x1d\x1e\x{85}\x{2028}\x{2029}]"
+# Keras' default punctuation (`TextVectorization(standardize="lower_and_strip_punctuation")`).
+_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_lab")
+def standardize_review(texts):
+    """Keras' `lower_and_strip_punctuation`, with line-breaking characters as spaces.
+
+    Args:
+        texts: string `[batch_size]`.
+    """
+    texts = tf.strings.regex_replace(tf.strings.lower(texts), _LINE_BREAKS, " ")
+    return tf.strings.regex_replace(texts, _PUNCTUATION, "")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
@@ -139,7 +156,12 @@ def build_ngram_classifier(
         raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
     output_mode = "count" if weighting == "tf_idf" else "multi_hot"
     vectorizer = keras.layers.TextVectorization(
-        max_tokens=max_tokens, ngrams=ngrams, output_mode=output_mode, sparse=True, name="ngrams"
+        max_tokens=max_tokens,
+        standardize=standardize_review,
+        ngrams=ngrams,
+        output_mode=output_mode,
+        sparse=True,
+        name="ngrams",
     )
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(list(train_texts)).batch(1024))
     positive, negative = _document_counts(vectorizer, train_texts, train_labels)

@@ -27,8 +27,10 @@ from keras_bert_lab.presets.bert import (
 )
 from keras_bert_lab.presets.imdb import (
     IMDB_LSTM_PRESETS,
+    IMDB_NGRAMS_PRESETS,
     WORD2VEC_IMDB_PRESETS,
     ImdbLstmPreset,
+    ImdbNgramsPreset,
     Word2VecPreset,
 )
 from keras_bert_lab.presets.translation import TRANSLATE_FR_EN_PRESETS, TranslateFrEnPreset
@@ -41,6 +43,7 @@ __all__ = [
     "BERT_PRETRAIN_PRESETS",
     "EMBEDDING_PROBE_PRESETS",
     "IMDB_LSTM_PRESETS",
+    "IMDB_NGRAMS_PRESETS",
     "STRATEGY_BENCHMARK_PRESETS",
     "TRANSLATE_FR_EN_PRESETS",
     "WORD2VEC_IMDB_PRESETS",
@@ -50,6 +53,7 @@ __all__ = [
     "BertPretrainPreset",
     "EmbeddingProbePreset",
     "ImdbLstmPreset",
+    "ImdbNgramsPreset",
     "StrategyBenchmarkConfig",
     "TranslateFrEnPreset",
     "Word2VecPreset",

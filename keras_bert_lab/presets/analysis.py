@@ -2,9 +2,12 @@
 
 import dataclasses
 
+from keras_bert_lab.presets.bert import BERT_CONFIGS
+from keras_bert_lab.presets.fields import CheckedPreset, one_of, positive
+
 
 @dataclasses.dataclass(frozen=True)
-class EmbeddingProbePreset:
+class EmbeddingProbePreset(CheckedPreset):
     """The static-versus-contextual probe.
 
     `random_models`: build tiny random models for the sources not given on the command line
@@ -12,12 +15,12 @@ class EmbeddingProbePreset:
     trained models.
     """
 
-    batch_size: int = 32
+    batch_size: int = positive(32)
     random_models: bool = False
-    random_vocabulary_size: int = 600
-    random_embedding_dim: int = 16
-    random_lstm_layers: int = 2
-    random_bert_config: str = "tiny"
+    random_vocabulary_size: int = positive(600)
+    random_embedding_dim: int = positive(16)
+    random_lstm_layers: int = positive(2)
+    random_bert_config: str = one_of("tiny", BERT_CONFIGS)
 
 
 EMBEDDING_PROBE_PRESETS = {
@@ -28,19 +31,19 @@ EMBEDDING_PROBE_PRESETS = {
 
 
 @dataclasses.dataclass(frozen=True)
-class AttentionMapsPreset:
+class AttentionMapsPreset(CheckedPreset):
     """Attention heatmaps of a BERT encoder.
 
     `random_models`: use a tiny random BERT when `--bert` is not given. `top_k`: keys listed
     per head by `--head-summary`.
     """
 
-    batch_size: int = 32
+    batch_size: int = positive(32)
     random_models: bool = False
-    random_vocabulary_size: int = 2000
-    random_bert_config: str = "tiny"
-    top_k: int = 3
-    max_columns: int = 4
+    random_vocabulary_size: int = positive(2000)
+    random_bert_config: str = one_of("tiny", BERT_CONFIGS)
+    top_k: int = positive(3)
+    max_columns: int = positive(4)
 
 
 ATTENTION_MAPS_PRESETS = {

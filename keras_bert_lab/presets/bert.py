@@ -2,6 +2,9 @@
 
 import dataclasses
 
+from keras_bert_lab.presets.fields import CheckedPreset, at_least_zero, one_of, positive, rate
+from keras_bert_lab.presets.imdb import SMOKE_REVIEWS_PER_SPLIT
+
 BERT_CONFIGS = {
     # The compact models of Turc et al. (2019) and BERT-Base.
     "tiny": dict(num_layers=2, hidden_dim=128, num_heads=2, intermediate_dim=512),
@@ -13,7 +16,7 @@ BERT_CONFIGS = {
 
 
 @dataclasses.dataclass(frozen=True)
-class BertPretrainPreset:
+class BertPretrainPreset(CheckedPreset):
     """BERT pre-training (MLM + NSP) on IMDB unlabelled + train reviews.
 
     The `cpu` preset is BERT-tiny (2 layers, hidden 128) at 128 tokens: on
@@ -26,20 +29,22 @@ class BertPretrainPreset:
     `sequence_length` is also the encoder's number of positions, so
     `bert_imdb` fine-tunes at most at this length; BERT's second phase
     (`--init-from` an earlier run with a longer `sequence_length`) widens it.
+    `max_per_split`: reviews kept per split by `data.imdb.load_imdb` (None: all).
     """
 
-    config_name: str = "tiny"
-    vocabulary_size: int = 10000
-    sequence_length: int = 128
-    max_predictions: int = 20
-    batch_size: int = 32
-    epochs: int = 16
-    steps_per_epoch: int | None = 1000
-    learning_rate: float = 1e-3
-    warmup_fraction: float = 0.05
-    weight_decay: float = 0.01
-    validation_fraction: float = 0.02
-    max_documents: int | None = None
+    config_name: str = one_of("tiny", BERT_CONFIGS)
+    vocabulary_size: int = positive(10000)
+    sequence_length: int = positive(128)
+    max_predictions: int = positive(20)
+    batch_size: int = positive(32)
+    epochs: int = positive(16)
+    steps_per_epoch: int | None = positive(1000)
+    learning_rate: float = positive(1e-3)
+    warmup_fraction: float = rate(0.05)
+    weight_decay: float = at_least_zero(0.01)
+    validation_fraction: float = rate(0.02)
+    max_documents: int | None = positive(None)
+    max_per_split: int | None = positive(None)
 
 
 BERT_PRETRAIN_PRESETS = {
@@ -52,6 +57,8 @@ BERT_PRETRAIN_PRESETS = {
         epochs=1,
         steps_per_epoch=None,
         validation_fraction=0.2,
+        max_documents=150,
+        max_per_split=SMOKE_REVIEWS_PER_SPLIT,
     ),
     "cpu": BertPretrainPreset(),
     "gpu": BertPretrainPreset(
@@ -68,28 +75,30 @@ BERT_PRETRAIN_PRESETS = {
 
 
 @dataclasses.dataclass(frozen=True)
-class BertImdbPreset:
+class BertImdbPreset(CheckedPreset):
     """BERT fine-tuned on IMDB sentiment (or trained from scratch).
 
     `config_name` and `vocabulary_size` size the encoder trained from
     scratch (`--no-pretrain`); a pre-trained one brings its own.
     `sequence_length` must not exceed the pre-trained encoder's positions;
     long reviews keep their first tokens and their last `tail_length`
-    (`data.pipelines.truncate_token_ids`).
+    (`data.pipelines.truncate_token_ids`). `max_per_split`: reviews kept per split by
+    `data.imdb.load_imdb` (None: all).
     """
 
-    config_name: str = "tiny"
-    vocabulary_size: int = 10000
-    sequence_length: int = 128
-    tail_length: int = 96
-    batch_size: int = 32
-    epochs: int = 4
-    steps_per_epoch: int | None = None
-    learning_rate: float = 2e-4
-    warmup_fraction: float = 0.1
-    weight_decay: float = 0.01
-    dropout: float = 0.1
-    max_train_examples: int | None = None
+    config_name: str = one_of("tiny", BERT_CONFIGS)
+    vocabulary_size: int = positive(10000)
+    sequence_length: int = positive(128)
+    tail_length: int = at_least_zero(96)
+    batch_size: int = positive(32)
+    epochs: int = positive(4)
+    steps_per_epoch: int | None = positive(None)
+    learning_rate: float = positive(2e-4)
+    warmup_fraction: float = rate(0.1)
+    weight_decay: float = at_least_zero(0.01)
+    dropout: float = rate(0.1)
+    max_train_examples: int | None = positive(None)
+    max_per_split: int | None = positive(None)
 
 
 BERT_IMDB_PRESETS = {
@@ -100,6 +109,7 @@ BERT_IMDB_PRESETS = {
         tail_length=8,
         batch_size=8,
         epochs=2,
+        max_per_split=SMOKE_REVIEWS_PER_SPLIT,
     ),
     "cpu": BertImdbPreset(),
     "gpu": BertImdbPreset(

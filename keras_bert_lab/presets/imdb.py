@@ -2,25 +2,35 @@
 
 import dataclasses
 
+from keras_bert_lab.presets.fields import CheckedPreset, at_least_zero, positive, rate
+
+# Reviews kept per split (train, validation, test, unlabelled) by the smoke presets: enough
+# for every stage to run on the real archive within seconds.
+SMOKE_REVIEWS_PER_SPLIT = 300
+
 
 @dataclasses.dataclass(frozen=True)
-class ImdbLstmPreset:
-    """The bidirectional LSTM baseline on IMDB (word-level vocabulary)."""
+class ImdbLstmPreset(CheckedPreset):
+    """The bidirectional LSTM baseline on IMDB (word-level vocabulary).
 
-    vocabulary_size: int = 10000
-    sequence_length: int = 400
-    tail_length: int = 0
-    embedding_dim: int = 128
-    lstm_units: int = 64
-    num_lstm_layers: int = 1
-    embedding_dropout: float = 0.3
-    dropout: float = 0.5
+    `max_per_split`: reviews kept per split by `data.imdb.load_imdb` (None: all).
+    """
+
+    vocabulary_size: int = positive(10000)
+    sequence_length: int = positive(400)
+    tail_length: int = at_least_zero(0)
+    embedding_dim: int = positive(128)
+    lstm_units: int = positive(64)
+    num_lstm_layers: int = positive(1)
+    embedding_dropout: float = rate(0.3)
+    dropout: float = rate(0.5)
     pooling: str = "mean"
-    batch_size: int = 32
-    epochs: int = 3
-    steps_per_epoch: int | None = None
-    learning_rate: float = 1e-3
-    max_train_examples: int | None = None
+    batch_size: int = positive(32)
+    epochs: int = positive(3)
+    steps_per_epoch: int | None = positive(None)
+    learning_rate: float = positive(1e-3)
+    max_train_examples: int | None = positive(None)
+    max_per_split: int | None = positive(None)
 
 
 IMDB_LSTM_PRESETS = {
@@ -31,6 +41,7 @@ IMDB_LSTM_PRESETS = {
         lstm_units=4,
         batch_size=8,
         epochs=2,
+        max_per_split=SMOKE_REVIEWS_PER_SPLIT,
     ),
     "cpu": ImdbLstmPreset(),
     "gpu": ImdbLstmPreset(
@@ -46,24 +57,26 @@ IMDB_LSTM_PRESETS = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Word2VecPreset:
+class Word2VecPreset(CheckedPreset):
     """Skip-gram word2vec with negative sampling on IMDB train + unlabelled reviews.
 
     `subsample_threshold` is word2vec's `-sample` (0 keeps every token); `steps_per_epoch`
-    None means about one pass over the skip-gram pairs.
+    None means about one pass over the skip-gram pairs. `max_per_split`: reviews kept per
+    split by `data.imdb.load_imdb` (None: all).
     """
 
-    vocabulary_size: int = 20000
-    embedding_dim: int = 100
-    window_size: int = 4
-    num_negatives: int = 5
-    subsample_threshold: float = 1e-3
-    batch_size: int = 1024
-    epochs: int = 1
-    steps_per_epoch: int | None = None
-    learning_rate: float = 1e-3
-    shuffle_texts: int = 64
-    max_texts: int | None = None
+    vocabulary_size: int = positive(20000)
+    embedding_dim: int = positive(100)
+    window_size: int = positive(4)
+    num_negatives: int = positive(5)
+    subsample_threshold: float = rate(1e-3)
+    batch_size: int = positive(1024)
+    epochs: int = positive(1)
+    steps_per_epoch: int | None = positive(None)
+    learning_rate: float = positive(1e-3)
+    shuffle_texts: int = positive(64)
+    max_texts: int | None = positive(None)
+    max_per_split: int | None = positive(None)
 
 
 WORD2VEC_IMDB_PRESETS = {
@@ -75,6 +88,7 @@ WORD2VEC_IMDB_PRESETS = {
         batch_size=64,
         epochs=2,
         shuffle_texts=16,
+        max_per_split=SMOKE_REVIEWS_PER_SPLIT,
     ),
     "cpu": Word2VecPreset(),
     "gpu": Word2VecPreset(
@@ -87,4 +101,34 @@ WORD2VEC_IMDB_PRESETS = {
         learning_rate=2e-3,
         shuffle_texts=256,
     ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ImdbNgramsPreset(CheckedPreset):
+    """The bag-of-n-grams baseline on IMDB (`models.ngrams`): word 1- to `ngrams`-grams, the
+    `max_tokens` most frequent in the training reviews, weighted `"nbsvm"` or `"tf_idf"`, one
+    linear layer.
+
+    `max_per_split`: reviews kept per split by `data.imdb.load_imdb` (None: all).
+    """
+
+    max_tokens: int = positive(200_000)
+    ngrams: int = positive(2)
+    weighting: str = "nbsvm"
+    dropout: float = rate(0.0)
+    batch_size: int = positive(64)
+    epochs: int = positive(3)
+    steps_per_epoch: int | None = positive(None)
+    learning_rate: float = positive(3e-3)
+    max_train_examples: int | None = positive(None)
+    max_per_split: int | None = positive(None)
+
+
+IMDB_NGRAMS_PRESETS = {
+    "smoke": ImdbNgramsPreset(
+        max_tokens=2000, batch_size=16, epochs=1, max_per_split=SMOKE_REVIEWS_PER_SPLIT
+    ),
+    "cpu": ImdbNgramsPreset(),
+    "gpu": ImdbNgramsPreset(max_tokens=1_000_000, ngrams=3, batch_size=256),
 }

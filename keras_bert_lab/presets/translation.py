@@ -2,9 +2,11 @@
 
 import dataclasses
 
+from keras_bert_lab.presets.fields import CheckedPreset, PresetError, at_least_zero, positive, rate
+
 
 @dataclasses.dataclass(frozen=True)
-class TranslateFrEnPreset:
+class TranslateFrEnPreset(CheckedPreset):
     """The Transformer translator, French to English (Tatoeba fra-eng).
 
     WordPiece vocabularies (cased English; French cased unless
@@ -22,6 +24,10 @@ class TranslateFrEnPreset:
     SavedModel; `speed_sentences` are decoded to time the search;
     `tensorboard_examples` validation sentences are translated at each
     epoch end (three of them also get a cross-attention heatmap).
+    `max_per_split`: pairs kept per split by `data.fra_eng.load_fra_eng` (None: all), for
+    smoke runs on the real corpus. `split`: `"hard"`, no held-out sentence with a
+    loosely-equal twin in training (the default), or `"source"`, by exact French sentence
+    (`data.fra_eng`).
 
     The defaults are the `cpu` preset, sized for a 2-core CPU with
     AVX512-BF16 and `--precision mixed_bfloat16` (about 1.5× faster than
@@ -29,36 +35,48 @@ class TranslateFrEnPreset:
     step, so 7 epochs take about an hour.
     """
 
-    source_vocabulary_size: int = 8000
-    target_vocabulary_size: int = 8000
+    source_vocabulary_size: int = positive(8000)
+    target_vocabulary_size: int = positive(8000)
     lowercase_source: bool = False
-    sequence_length: int = 40
-    num_layers: int = 3
-    hidden_dim: int = 256
-    num_heads: int = 4
-    intermediate_dim: int = 1024
-    dropout: float = 0.1
+    sequence_length: int = positive(40)
+    num_layers: int = positive(3)
+    hidden_dim: int = positive(256)
+    num_heads: int = positive(4)
+    intermediate_dim: int = positive(1024)
+    dropout: float = rate(0.1)
     normalize_first: bool = False
-    label_smoothing: float = 0.1
-    batch_size: int = 64
-    epochs: int = 7
-    steps_per_epoch: int | None = None
-    learning_rate: float = 1.0
-    warmup_steps: int = 3000
-    adam_beta_2: float = 0.98
-    adam_epsilon: float = 1e-9
-    beam_size: int = 4
-    length_penalty: float = 0.6
-    decode_batch_size: int = 64
+    label_smoothing: float = rate(0.1)
+    batch_size: int = positive(64)
+    epochs: int = positive(7)
+    steps_per_epoch: int | None = positive(None)
+    learning_rate: float = positive(1.0)
+    warmup_steps: int = positive(3000)
+    adam_beta_2: float = rate(0.98)
+    adam_epsilon: float = positive(1e-9)
+    beam_size: int = positive(4)
+    length_penalty: float = at_least_zero(0.6)
+    decode_batch_size: int = positive(64)
     xla_decoding: bool = True
-    validation_fraction: float = 0.1
-    test_fraction: float = 0.1
-    max_train_pairs: int | None = None
-    max_validation_pairs: int | None = None
-    max_test_sources: int | None = None
-    reload_check_sources: int = 512
-    speed_sentences: int = 256
-    tensorboard_examples: int = 4
+    validation_fraction: float = rate(0.1)
+    test_fraction: float = rate(0.1)
+    max_train_pairs: int | None = positive(None)
+    max_validation_pairs: int | None = positive(None)
+    max_test_sources: int | None = positive(None)
+    reload_check_sources: int = positive(512)
+    speed_sentences: int = positive(256)
+    tensorboard_examples: int = at_least_zero(4)
+    max_per_split: int | None = positive(None)
+    split: str = "hard"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.split not in ("hard", "source"):  # data.fra_eng.SPLITS
+            raise PresetError(f"split must be 'hard' or 'source', got {self.split!r}")
+        if self.validation_fraction + self.test_fraction >= 1:
+            raise PresetError(
+                "validation_fraction + test_fraction must be below 1, got "
+                f"{self.validation_fraction} + {self.test_fraction}"
+            )
 
 
 TRANSLATE_FR_EN_PRESETS = {
@@ -83,6 +101,7 @@ TRANSLATE_FR_EN_PRESETS = {
         reload_check_sources=8,
         speed_sentences=8,
         tensorboard_examples=2,
+        max_per_split=300,
     ),
     "cpu": TranslateFrEnPreset(),
     # The base model of the paper (6+6 layers, d_model 512, d_ff 2048,

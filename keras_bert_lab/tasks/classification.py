@@ -1,15 +1,16 @@
-"""Train, evaluate, save and reload an IMDB classifier: the workflow shared
-by the LSTM baseline (`train_lstm_classifier`) and BERT fine-tuning
-(`fine_tune_bert`)."""
+"""Train, evaluate, save and reload an IMDB classifier: the workflow shared by the
+bag-of-n-grams baseline (`train_ngram_classifier`), the LSTM baseline (`train_lstm_classifier`)
+and BERT fine-tuning (`fine_tune_bert`)."""
 
 import keras
 import numpy as np
 
-from keras_bert_lab.data.pipelines import classification_dataset
+from keras_bert_lab.data.pipelines import classification_dataset, string_classification_dataset
 from keras_bert_lab.export.raw_text import predict_texts, raw_text_classifier
 from keras_bert_lab.export.saved_model import export_serving_signature
 from keras_bert_lab.models.bert import BertClassifier
 from keras_bert_lab.models.lstm import build_lstm_classifier
+from keras_bert_lab.models.ngrams import build_ngram_classifier
 from keras_bert_lab.tasks.workflow import run_task, task_trainer
 from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary
 from keras_bert_lab.training import objectives
@@ -35,7 +36,7 @@ def binary_metrics(labels, probabilities):
     }
 
 
-def train_text_classifier(run, data, *, classifier, optimizer, tokenizer, bert_inputs, bucket=True):
+def train_text_classifier(run, data, *, classifier, optimizer, dataset, serving_model):
     """Trains `classifier` on `data.train`, keeps the weights with the lowest
     validation loss, evaluates on all of `data.test` from raw strings, saves
     and reloads the raw-string model, and checks the reloaded model gives
@@ -44,13 +45,12 @@ def train_text_classifier(run, data, *, classifier, optimizer, tokenizer, bert_i
     Args:
         run: the `tasks.run.Run` (strategy, config, run folder).
         data: `imdb.ImdbData`.
-        classifier: a model mapping token-id features to logits, built under
+        classifier: a model mapping the batches' features to logits, built under
             `run.strategy.scope()`.
         optimizer: built under the same scope.
-        tokenizer: a `keras_hub.tokenizers.WordPieceTokenizer`, saved with the
-            model.
-        bert_inputs: `[CLS] text [SEP]` with segment ids and padding mask.
-        bucket: batch reviews of similar length together.
+        dataset: `dataset(texts, labels, shuffle)` -> `tf.data` batches `(features, labels)`
+            of the global batch size (`token_id_batches`, or raw strings).
+        serving_model: `serving_model()` -> the `RawTextClassifier` saved and tested.
 
     Returns:
         `(metrics, history)`: metrics dict and the per-epoch history. The test
@@ -62,31 +62,9 @@ def train_text_classifier(run, data, *, classifier, optimizer, tokenizer, bert_i
         train_texts = train_texts[: config.max_train_examples]
         train_labels = train_labels[: config.max_train_examples]
 
-    def dataset(texts, labels, shuffle):
-        return classification_dataset(
-            texts,
-            labels,
-            tokenizer,
-            batch_size=run.global_batch_size,
-            sequence_length=config.sequence_length,
-            shuffle=shuffle,
-            seed=run.args.seed,
-            bucket=bucket,
-            bert_inputs=bert_inputs,
-            tail_length=config.tail_length,
-        )
-
-    def serving_model():
-        return raw_text_classifier(
-            classifier,
-            tokenizer,
-            sequence_length=config.sequence_length,
-            bert_inputs=bert_inputs,
-            tail_length=config.tail_length,
-        )
-
     def test(serving):
-        return binary_metrics(data.test.labels, predict_texts(serving, data.test.texts))
+        probabilities = predict_texts(serving, data.test.texts, label="test scoring")
+        return binary_metrics(data.test.labels, probabilities)
 
     outcome = run_task(
         run,
@@ -106,6 +84,84 @@ def train_text_classifier(run, data, *, classifier, optimizer, tokenizer, bert_i
         "epochs_trained_this_invocation": len(outcome.history),
     }
     return metrics | outcome.training, outcome.history
+
+
+def train_token_id_classifier(run, data, *, classifier, optimizer, tokenizer, bert_inputs):
+    """`train_text_classifier` for a classifier of token ids: batches of similar length from
+    `tokenizer` (`pipelines.classification_dataset`), served with the same tokenizer.
+
+    Args:
+        tokenizer: a `keras_hub.tokenizers.WordPieceTokenizer`, saved with the model.
+        bert_inputs: `[CLS] text [SEP]` with segment ids and padding mask.
+    """
+    config = run.config
+
+    def dataset(texts, labels, shuffle):
+        return classification_dataset(
+            texts,
+            labels,
+            tokenizer,
+            batch_size=run.global_batch_size,
+            sequence_length=config.sequence_length,
+            shuffle=shuffle,
+            seed=run.args.seed,
+            bert_inputs=bert_inputs,
+            tail_length=config.tail_length,
+        )
+
+    def serving_model():
+        return raw_text_classifier(
+            classifier,
+            tokenizer,
+            sequence_length=config.sequence_length,
+            bert_inputs=bert_inputs,
+            tail_length=config.tail_length,
+        )
+
+    return train_text_classifier(
+        run,
+        data,
+        classifier=classifier,
+        optimizer=optimizer,
+        dataset=dataset,
+        serving_model=serving_model,
+    )
+
+
+def train_ngram_classifier(run, data):
+    """Builds the bag-of-n-grams classifier of `run.config` (`models.ngrams`; its n-gram
+    vocabulary and scales from the training reviews) and trains it on raw-string batches
+    (`train_text_classifier`).
+
+    Returns:
+        `(metrics, history)`.
+    """
+    config = run.config
+    train_texts = data.train.texts[: config.max_train_examples or None]
+    with run.strategy.scope():
+        classifier = build_ngram_classifier(
+            train_texts,
+            data.train.labels[: len(train_texts)],
+            max_tokens=config.max_tokens,
+            ngrams=config.ngrams,
+            weighting=config.weighting,
+            dropout=config.dropout,
+        )
+        optimizer = run.optimizer(keras.optimizers.Adam(run.learning_rate))
+
+    def dataset(texts, labels, shuffle):
+        return string_classification_dataset(
+            texts, labels, batch_size=run.global_batch_size, shuffle=shuffle, seed=run.args.seed
+        )
+
+    return train_text_classifier(
+        run,
+        data,
+        classifier=classifier,
+        optimizer=optimizer,
+        dataset=dataset,
+        serving_model=lambda: raw_text_classifier(classifier, None, bert_inputs=False),
+    )
 
 
 def save_raw_text_classifier(run_dir, serving):
@@ -169,7 +225,7 @@ def train_lstm_classifier(run, data, word2vec=None, freeze_embeddings=False):
             trainable_embeddings=not freeze_embeddings,
         )
         optimizer = run.optimizer(keras.optimizers.Adam(run.learning_rate))
-    return train_text_classifier(
+    return train_token_id_classifier(
         run,
         data,
         classifier=classifier,
@@ -199,11 +255,6 @@ def fine_tune_bert(run, data, encoder, tokenizer):
                 config.weight_decay,
             )
         )
-    return train_text_classifier(
-        run,
-        data,
-        classifier=classifier,
-        optimizer=optimizer,
-        tokenizer=tokenizer,
-        bert_inputs=True,
+    return train_token_id_classifier(
+        run, data, classifier=classifier, optimizer=optimizer, tokenizer=tokenizer, bert_inputs=True
     )

@@ -1,6 +1,7 @@
 """Pre-train BERT with MLM + NSP on IMDB's unlabelled and training reviews
 (never the test reviews), and save the encoder with its vocabulary."""
 
+import hashlib
 from pathlib import Path
 
 import keras
@@ -10,7 +11,11 @@ from keras_bert_lab.data.bert_pretraining import make_pretraining_examples
 from keras_bert_lab.data.pipelines import pretraining_dataset
 from keras_bert_lab.models.bert import BertEncoder, BertPretrainer, extend_positions
 from keras_bert_lab.tasks.workflow import run_task, task_trainer
-from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
+from keras_bert_lab.text.vocabulary import (
+    make_wordpiece_tokenizer,
+    texts_digest,
+    train_wordpiece_vocabulary,
+)
 from keras_bert_lab.training import objectives
 from keras_bert_lab.training.optimizers import bert_adamw
 from keras_bert_lab.utils import (
@@ -23,6 +28,8 @@ from keras_bert_lab.utils import (
 ENCODER_FILE = "encoder.keras"
 VOCABULARY_FILE = "vocabulary.txt"
 SPLITS = ("train", "validation")
+# Part of the examples' cache key: bump it when `make_pretraining_examples` changes its output.
+EXAMPLES_VERSION = 1
 
 
 def split_documents(documents, validation_fraction, seed):
@@ -73,18 +80,45 @@ def pretraining_documents(run, data):
     return dict(zip(SPLITS, split_documents(documents, config.validation_fraction, run.args.seed)))
 
 
-def pretraining_examples(run, documents, tokenizer):
-    """`{split: examples}` of `pretraining_documents`, cached in the run folder."""
-    return {
-        split: cached_examples(
-            run.run_dir / f"{split}_examples.npz",
+def examples_cache_path(cache_dir, split, documents, vocabulary, sequence_length, seed):
+    """`<cache_dir>/<split>-<key>.npz`, the key a hash of everything the examples depend on:
+    the documents, the vocabulary, the length, the seed and the version of the example
+    builder, so that runs of one corpus and configuration share one file, and a change of
+    any of them builds anew."""
+    key = hashlib.sha256(
+        repr(
+            (
+                texts_digest(documents),
+                texts_digest(vocabulary),
+                sequence_length,
+                seed,
+                EXAMPLES_VERSION,
+            )
+        ).encode("utf-8")
+    ).hexdigest()[:16]
+    return Path(cache_dir) / f"{split}-{key}.npz"
+
+
+def pretraining_examples(run, documents, vocabulary):
+    """`{split: examples}` of `pretraining_documents`, cached outside the run folder, under
+    `<logdir>/cache/bert_pretraining/` (`examples_cache_path`): they are built once per corpus
+    and configuration, not copied into every run."""
+    tokenizer = make_wordpiece_tokenizer(vocabulary, lowercase=True)
+    cache_dir = Path(run.args.logdir) / "cache" / "bert_pretraining"
+    examples = {}
+    for split in SPLITS:
+        path = examples_cache_path(
+            cache_dir,
+            split,
             documents[split],
-            tokenizer,
+            vocabulary,
             run.config.sequence_length,
             run.args.seed,
         )
-        for split in SPLITS
-    }
+        examples[split] = cached_examples(
+            path, documents[split], tokenizer, run.config.sequence_length, run.args.seed
+        )
+    return examples
 
 
 def build_pretrainer(run, vocabulary, initial_encoder, total_steps):
@@ -158,9 +192,7 @@ def pretrain_bert(run, data, init_from=None):
         )
     else:
         initial_encoder, vocabulary = load_pretrained_encoder(init_from)
-    examples = pretraining_examples(
-        run, documents, make_wordpiece_tokenizer(vocabulary, lowercase=True)
-    )
+    examples = pretraining_examples(run, documents, vocabulary)
     counts = {f"{split}_examples": len(examples[split]["nsp_labels"]) for split in SPLITS} | {
         f"{split}_documents": len(documents[split]) for split in SPLITS
     }

@@ -1,13 +1,21 @@
-"""What every experiment module shares: flags, presets, the run directory,
-TensorBoard HParams and `results.json`.
+"""What every experiment module shares: the run folder, TensorBoard HParams and
+`results.json`, the one-line console reports, and `command_line`.
 
-A training experiment parses its flags with `experiment_parser`, then
+A training experiment parses its flags with `flags.experiment_parser`, then
 `Run.start(...)` picks the preset, applies overrides, sets seeds, precision
-and the `tf.distribute` strategy, and makes the run directory
-`<logdir>/<experiment>/<run-name>/`, where everything the run writes goes.
-The analysis experiments (`keras_bert_lab.analysis.runs`) build on the same
-pieces: `run_parser` for the flags they share, `RunFolder` for the folder and
-`results.json`.
+and the `tf.distribute` strategy, and names the run folder
+`<logdir>/<experiment>/<run-name>/`, where everything the run writes goes (it is made by
+the first write, so a run that fails before writing, on missing data say, leaves none).
+
+Started again with the same command, a run resumes from its last checkpoint; a run whose
+folder holds its `results.json` (written last, atomically, after the model is saved and
+reload-checked) is finished: `Run.start` prints its results and exits with status 0 without
+writing anything, and `--force` removes the folder and trains again from scratch. A
+`results.json` of other flags (another `--epochs`, say) is a flag error, since resuming
+from its checkpoints would mix two runs.
+
+The analysis experiments (`keras_bert_lab.analysis.runs`) build on the same pieces:
+`flags.run_parser` for the flags they share, `RunFolder` for the folder and `results.json`.
 """
 
 import argparse
@@ -22,155 +30,113 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from keras_bert_lab.tasks.flags import parse_flags
+from keras_bert_lab.training import interrupts
 from keras_bert_lab.training import strategy as strategies
-from keras_bert_lab.utils import git_commit, machine_description, write_json_atomically
+from keras_bert_lab.utils import (
+    git_commit,
+    machine_description,
+    remove_directory,
+    write_json_atomically,
+)
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-
-
-def run_parser(description, presets, *, preset_help, run_name_help, set_help):
-    """An `argparse` parser with the flags every run takes, training or analysis: `--preset`,
-    `--logdir`, `--run-name`, `--seed` and `--set FIELD=VALUE` (repeatable).
-
-    Args:
-        description: the experiment's one-line description.
-        presets: `{name: preset dataclass}`; `--preset` chooses one.
-        preset_help, run_name_help, set_help: the help of those flags.
-    """
-    parser = argparse.ArgumentParser(
-        description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    parser.add_argument("--preset", choices=sorted(presets), default="cpu", help=preset_help)
-    parser.add_argument(
-        "--logdir", default="tb_logs", help="root of TensorBoard logs and run folders"
-    )
-    parser.add_argument("--run-name", default=None, help=run_name_help)
-    parser.add_argument("--seed", type=int, default=1337)
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help=set_help)
-    return parser
-
-
-def experiment_parser(description, presets):
-    """An `argparse` parser with the flags every training experiment takes.
-
-    Args:
-        description: the experiment's one-line description.
-        presets: `{name: preset dataclass}`; `--preset` chooses one.
-    """
-    parser = run_parser(
-        description,
-        presets,
-        preset_help="smoke: seconds, for tests; cpu: a real run sized "
-        "for a 2-core machine; gpu: the full recipe",
-        run_name_help="run folder name; default: the preset name. "
-        "Run again with the same name to resume.",
-        set_help="override one preset field, e.g. --set lstm_units=128",
-    )
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="folder with the dataset archives; default: "
-        "$KBL_DATA_DIR, else download from the publisher",
-    )
-    add_distribution_flags(parser)
-    add_schedule_flags(parser)
-    parser.add_argument(
-        "--checkpoint-every",
-        type=int,
-        default=200,
-        help="save a checkpoint every N optimizer steps",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
+RESULTS_FILE = "results.json"
+# The metrics each experiment ends on, in the order printed: `(key, label, is_a_share)`.
+HEADLINE_METRICS = (
+    ("test_accuracy", "test accuracy", True),
+    ("test_f1", "test F1", True),
+    ("test_bleu_greedy", "BLEU greedy", False),
+    ("test_bleu_beam", "BLEU beam", False),
+    ("test_chrf_greedy", "chrF greedy", False),
+    ("test_chrf_beam", "chrF beam", False),
+    ("validation_mlm_accuracy", "MLM accuracy (validation)", True),
+    ("validation_nsp_accuracy", "NSP accuracy (validation)", True),
+    ("train_accuracy", "skip-gram accuracy (training)", True),
+)
+# Flags that change how a run goes, not what it computes: a finished run's results stand
+# whatever they are now. The schedule flags and `--set` are compared through the config.
+OPERATIONAL_FLAGS = {
+    "batch_size",
+    "checkpoint_every",
+    "cpu_devices",
+    "data_dir",
+    "epochs",
+    "force",
+    "jit_compile",
+    "learning_rate",
+    "logdir",
+    "preset",
+    "quiet",
+    "run_name",
+    "set",
+    "steps_per_epoch",
+    "strategy",
+    "verbose",
+}
 
 
-def add_distribution_flags(parser):
-    """`--strategy`, `--cpu-devices`, `--precision` and `--jit-compile`: where and how the
-    steps run."""
-    parser.add_argument("--strategy", choices=strategies.STRATEGIES, default="auto")
-    parser.add_argument(
-        "--cpu-devices",
-        type=int,
-        default=None,
-        help="split the CPU into N logical devices (to try --strategy=mirrored without GPUs)",
-    )
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32")
-    parser.add_argument(
-        "--jit-compile", action="store_true", help="compile the training step with XLA"
-    )
-
-
-def add_schedule_flags(parser):
-    """`--epochs`, `--steps-per-epoch`, the batch sizes and the learning rate: overrides of
-    the preset's training schedule."""
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--steps-per-epoch", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=None, help="per-replica batch size")
-    parser.add_argument(
-        "--global-batch-size",
-        type=int,
-        default=None,
-        help="global batch size instead (must divide over the replicas)",
-    )
-    parser.add_argument(
-        "--learning-rate", type=float, default=None, help="learning rate for one replica"
-    )
-    parser.add_argument(
-        "--lr-scaling",
-        choices=strategies.LEARNING_RATE_SCALING,
-        default="sqrt",
-        help="how the learning rate grows with the replicas",
-    )
-
-
-def apply_overrides(parser, preset, args):
-    """The preset with `--epochs`, `--batch-size`, ... and `--set` applied."""
-    fields = {field.name: field for field in dataclasses.fields(preset)}
-    changes = {}
-    for flag in ("epochs", "steps_per_epoch", "batch_size", "learning_rate"):
-        value = getattr(args, flag)
-        if value is not None and flag in fields:
-            changes[flag] = value
-    for assignment in args.set:
-        name, separator, text = assignment.partition("=")
-        if not separator or name not in fields:
-            parser.error(
-                f"--set {assignment!r}: expected FIELD=VALUE with FIELD one of "
-                f"{', '.join(sorted(fields))}"
-            )
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
-        default = getattr(preset, name)
-        if (
-            default is not None
-            and type(value) is not type(default)
-            and not (isinstance(default, float) and isinstance(value, int))
-        ):
-            parser.error(
-                f"--set {assignment!r}: {name} takes a {type(default).__name__}, got {text!r}"
-            )
-        changes[name] = float(value) if isinstance(default, float) else value
-    return dataclasses.replace(preset, **changes)
-
-
-def parse_flags(parser, presets, argv=None):
-    """Parses `argv` (default: the command line) with `parser`.
-
-    Returns:
-        `(args, config)`: the flags, and the preset they choose with their overrides applied.
-    """
-    args = parser.parse_args(argv)
-    return args, apply_overrides(parser, presets[args.preset], args)
+def run_folder(experiment, args):
+    """The run folder `<logdir>/<experiment>/<run-name or preset>/` (not created)."""
+    return Path(args.logdir) / experiment / (args.run_name or args.preset)
 
 
 def make_run_dir(experiment, args):
     """Creates and returns the run folder `<logdir>/<experiment>/<run-name or preset>/`."""
-    run_dir = Path(args.logdir) / experiment / (args.run_name or args.preset)
+    run_dir = run_folder(experiment, args)
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
+
+
+def headline(metrics):
+    """The metrics an experiment ends on, on one line: `test accuracy 87.56%, test F1
+    88.92%`; accuracies and F1 as percentages, BLEU and chrF as sacreBLEU prints them."""
+    parts = []
+    for key, label, share in HEADLINE_METRICS:
+        value = metrics.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            parts.append(f"{label} {100 * value:.2f}%" if share else f"{label} {value:.1f}")
+    return ", ".join(parts)
+
+
+def recorded_arguments(args):
+    """The flags of `args` that decide what a run computes, JSON-ready."""
+    return {
+        name: value for name, value in sorted(vars(args).items()) if name not in OPERATIONAL_FLAGS
+    }
+
+
+def differences(recorded, current):
+    """`["name: recorded -> current", ...]` for the keys whose values differ."""
+    return [
+        f"{name}: {recorded.get(name)!r} -> {current.get(name)!r}"
+        for name in sorted(set(recorded) | set(current))
+        if recorded.get(name) != current.get(name)
+    ]
+
+
+def finished_results(run_dir, experiment, config, args):
+    """The `results.json` of a finished run of `experiment` in `run_dir`, or None if there is
+    none (or it cannot be read: the run then resumes and writes it again).
+
+    Raises:
+        ValueError: the results are those of another configuration or other flags; one line.
+    """
+    try:
+        results = json.loads((run_dir / RESULTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(results, dict) or results.get("experiment") != experiment:
+        return None
+    current = json.loads(json.dumps(dataclasses.asdict(config)))
+    changed = differences(results.get("config", {}), current)
+    if "arguments" in results:
+        changed += differences(results["arguments"], recorded_arguments(args))
+    if changed:
+        raise ValueError(
+            f"{run_dir} holds a finished run of other flags ({'; '.join(changed)}): "
+            "add --force to train it again from scratch, or choose another --run-name"
+        )
+    return results
 
 
 @dataclasses.dataclass
@@ -196,15 +162,21 @@ class RunFolder:
         """The command line that reproduces the run (`python -m experiments.<name> ...`)."""
         raise NotImplementedError
 
+    def announce(self):
+        """Prints the run folder, on the chief: the first line of every run."""
+        if self.chief:
+            print(f"{self.experiment}: run folder {self.run_dir}", flush=True)
+
     def _write_results(self, metrics, extra, **fields):
-        """Writes `results.json` (atomically, on the chief) and returns its content: the
-        run's name, `metrics`, configuration, the subclass's `fields`, wall time, commit,
-        machine and command, then `extra`."""
+        """Writes `results.json` (atomically, on the chief), prints its headline metrics and
+        returns its content: the run's name, `metrics`, configuration, the subclass's
+        `fields`, wall time, commit, machine and command, then `extra`."""
         results = {
             "experiment": self.experiment,
             "run_name": self.run_dir.name,
             "metrics": metrics,
             "config": dataclasses.asdict(self.config),
+            "arguments": recorded_arguments(self.args),
             **fields,
             "wall_time_seconds": time.time() - self.started,
             "git_commit": git_commit(),
@@ -213,55 +185,85 @@ class RunFolder:
             "finished": datetime.datetime.now(datetime.UTC).isoformat(),
         } | (extra or {})
         if self.chief:
-            write_json_atomically(self.run_dir / "results.json", results)
+            write_json_atomically(self.run_dir / RESULTS_FILE, results)
+            line = headline(metrics)
+            print(f"{self.experiment}: {line + '; ' if line else ''}{self.run_dir / RESULTS_FILE}")
         return results
 
 
 @dataclasses.dataclass
 class Run(RunFolder):
-    """One training run of an experiment: its configuration, strategy and folder."""
+    """One training run of an experiment: its configuration, strategy and folder.
+
+    `data` is what `load_data` read: `{"data_source": ..., "data_stats": {...}}`.
+    """
 
     strategy: tf.distribute.Strategy
     global_batch_size: int
     learning_rate: float
+    data: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def start(cls, experiment, parser, presets, argv=None):
-        """Parses flags and prepares seeds, precision, strategy and folder."""
+    def start(cls, experiment, parser, presets, argv=None, check_flags=None):
+        """Parses flags; exits with status 0 after printing the results of a finished run
+        (module docstring); prepares seeds, precision, strategy and folder (removed first
+        with `--force`); prints the folder's line.
+
+        Args:
+            experiment: the experiment's name (`imdb_lstm`).
+            parser: its `flags.experiment_parser`.
+            presets: `{name: preset}`.
+            argv: the flags (default: the command line).
+            check_flags: `check_flags(parser, args)`, called once the flags are parsed and
+                before anything else, to reject flags that do not go together with
+                `parser.error`.
+        """
         args, config = parse_flags(parser, presets, argv)
-        try:
-            if args.cpu_devices:
-                strategies.split_cpu(args.cpu_devices)
-            strategy = strategies.create_strategy(args.strategy)
-            global_batch = strategies.global_batch_size(
-                strategy, config.batch_size, args.global_batch_size
-            )
-            learning_rate = strategies.scale_learning_rate(
-                config.learning_rate, strategy.num_replicas_in_sync, args.lr_scaling
-            )
-        except strategies.StrategyError as error:
-            parser.error(str(error))
-        if (
-            args.jit_compile
-            and strategy.num_replicas_in_sync > 1
-            and not (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
-        ):
-            parser.error(
-                "--jit-compile with several CPU replicas is not supported "
-                "(XLA cannot reach variables on the other logical devices)"
-            )
+        if check_flags is not None:
+            check_flags(parser, args)
+        run_dir = run_folder(experiment, args)
+        if not args.force:
+            try:
+                finished = finished_results(run_dir, experiment, config, args)
+            except ValueError as error:
+                parser.error(str(error))
+            if finished is not None:
+                report_finished(experiment, run_dir, finished)
+                sys.exit(0)
+        strategy, global_batch, learning_rate = _distribution(parser, args, config)
+        if args.force and strategies.is_chief(strategy):
+            remove_directory(run_dir)
         keras.utils.set_random_seed(args.seed)
         keras.config.set_dtype_policy(args.precision)
-        return cls(
+        run = cls(
             experiment=experiment,
             args=args,
             config=config,
-            run_dir=make_run_dir(experiment, args),
+            run_dir=run_dir,
             started=time.time(),
             strategy=strategy,
             global_batch_size=global_batch,
             learning_rate=learning_rate,
         )
+        run.announce()
+        return run
+
+    def load_data(self, loader, **kwargs):
+        """`loader(--data-dir, seed=--seed, max_per_split=config.max_per_split, **kwargs)`: a
+        `keras_bert_lab.data` loader (`load_imdb`, `load_fra_eng`). Prints on one line where
+        the data came from and what reading it skipped or repaired (its `stats`), and keeps
+        both for `results.json` (`data_source`, `data_stats`)."""
+        cap = getattr(self.config, "max_per_split", None)
+        data = loader(self.args.data_dir, seed=self.args.seed, max_per_split=cap, **kwargs)
+        stats = dataclasses.asdict(data.stats)
+        self.data = {"data_source": data.source, "data_stats": stats}
+        if self.chief:
+            counts = ", ".join(
+                f"{name.replace('_', ' ')} {value:,}" for name, value in stats.items()
+            )
+            capped = f"; at most {cap:,} per split" if cap else ""
+            print(f"data: {data.source}: {counts}{capped}", flush=True)
+        return data
 
     def steps_per_epoch(self, num_examples):
         """The preset's `steps_per_epoch`, else one pass over `num_examples`
@@ -304,8 +306,9 @@ class Run(RunFolder):
         return values
 
     def log_hparams(self, metrics):
-        """Writes the HParams entry so that runs compare in TensorBoard's
-        HParams dashboard, with `metrics` (a dict of floats) as its values."""
+        """Writes the HParams entry so that runs compare in TensorBoard's HParams dashboard,
+        with the numbers among `metrics` as its values (a None, a resumed run's speed when it
+        trained no step, is left out)."""
         from tensorboard.plugins.hparams import api as hparams_api
 
         if not self.chief:
@@ -314,16 +317,18 @@ class Run(RunFolder):
         with writer.as_default(step=0):
             hparams_api.hparams(self.hparams(), trial_id=str(self.run_dir))
             for name, value in metrics.items():
-                tf.summary.scalar(name, value)
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    tf.summary.scalar(name, value)
         writer.flush()
 
-    def write_results(self, metrics, data_source, extra=None):
-        """Writes `results.json` (atomically, on the chief) and returns its content."""
+    def write_results(self, metrics, extra=None):
+        """Writes `results.json` (atomically, on the chief) and returns its content, with the
+        data source and statistics of `load_data`."""
         return self._write_results(
             metrics,
             extra,
             hparams=self.hparams(),
-            data_source=data_source,
+            **self.data,
             strategy=strategies.strategy_name(self.strategy),
             replicas=self.replicas,
         )
@@ -334,7 +339,7 @@ class Run(RunFolder):
     def args_as_flags(self):
         flags = []
         for name, value in sorted(vars(self.args).items()):
-            if value in (None, False, []) or name in ("set",):
+            if value in (None, False, []) or name in ("set", "force", "verbose"):
                 continue
             flag = "--" + name.replace("_", "-")
             flags.append(flag if value is True else f"{flag}={value}")
@@ -342,14 +347,58 @@ class Run(RunFolder):
         return flags
 
 
+def _distribution(parser, args, config):
+    """`(strategy, global batch size, learning rate)` of the flags; a combination that cannot
+    work is the parser's one-line error."""
+    try:
+        if args.cpu_devices:
+            strategies.split_cpu(args.cpu_devices)
+        strategy = strategies.create_strategy(args.strategy)
+        global_batch = strategies.global_batch_size(
+            strategy, config.batch_size, args.global_batch_size
+        )
+        learning_rate = strategies.scale_learning_rate(
+            config.learning_rate, strategy.num_replicas_in_sync, args.lr_scaling
+        )
+    except strategies.StrategyError as error:
+        parser.error(str(error))
+    if (
+        args.jit_compile
+        and strategy.num_replicas_in_sync > 1
+        and not (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+    ):
+        parser.error(
+            "--jit-compile with several CPU replicas is not supported "
+            "(XLA cannot reach variables on the other logical devices)"
+        )
+    return strategy, global_batch, learning_rate
+
+
+def report_finished(experiment, run_dir, results):
+    """The lines a finished run prints when started again."""
+    line = headline(results.get("metrics", {}))
+    print(
+        f"{experiment}: {run_dir} is finished ({results.get('finished', 'date unknown')}); "
+        "--force trains it again from scratch"
+    )
+    print(f"{experiment}: {line + '; ' if line else ''}{run_dir / RESULTS_FILE}", flush=True)
+
+
 def command_line(main):
     """Runs an experiment's `main()`, turning the errors a user can act on
-    (bad data, a lost worker) into one line on stderr and exit status 1."""
+    (bad data, a lost worker, no readable checkpoint) into one line on stderr and exit
+    status 1, and Ctrl-C or SIGTERM into one line and status 130 or 143
+    (`training.interrupts`)."""
     from keras_bert_lab.data.sources import DataError
+    from keras_bert_lab.training.checkpoints import CheckpointError
     from keras_bert_lab.training.loop import ClusterError
 
+    program = Path(sys.argv[0]).stem
     try:
-        main()
-    except (DataError, ClusterError) as error:
-        program = Path(sys.argv[0]).stem
+        with interrupts.signals_interrupt():
+            main()
+    except (DataError, ClusterError, CheckpointError) as error:
         sys.exit(f"{program}: error: {error}")
+    except KeyboardInterrupt as interrupt:
+        print(f"{program}: {interrupts.message(interrupt)}", file=sys.stderr, flush=True)
+        sys.exit(interrupts.exit_status(interrupt))

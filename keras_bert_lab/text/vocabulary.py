@@ -167,7 +167,7 @@ def _storable_tokens(tokens: Sequence[str]) -> list[str]:
     ]
 
 
-def _texts_digest(texts: Sequence[str]) -> str:
+def texts_digest(texts: Sequence[str]) -> str:
     digest = hashlib.sha256()
     for text in texts:
         encoded = text.encode("utf-8", errors="surrogatepass")
@@ -198,7 +198,7 @@ def _cached_vocabulary(
         repr(
             (
                 kind,
-                _texts_digest(texts),
+                texts_digest(texts),
                 vocabulary_size,
                 lowercase,
                 RESERVED_TOKENS,

@@ -16,9 +16,10 @@ optimizer and the step counter every `checkpoint_every_steps` steps and at
 each epoch end (TensorFlow writes a checkpoint to temporary files and renames
 them, and updates the index last, so a kill mid-save leaves the previous
 checkpoint in force). Started again with the same command, training restores
-the latest checkpoint and skips the batches already seen in the
-deterministic, seeded data stream, so the total number of optimizer steps is
-the same as in an uninterrupted run.
+the newest checkpoint that reads back whole (`keras_bert_lab.training.checkpoints`)
+and skips the batches already seen in the deterministic, seeded data stream, so
+the total number of optimizer steps, and the weights, are those of an
+uninterrupted run.
 
 What `fit` does besides the optimizer steps (TensorBoard scalars, the best
 weights, checkpoint cadence, the printed lines) lives in
@@ -28,6 +29,7 @@ weights, checkpoint cadence, the printed lines) lives in
 import contextlib
 import math
 import os
+import re
 import sys
 import tempfile
 
@@ -35,6 +37,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_lab.training import checkpoints
 from keras_bert_lab.training.callbacks import (
     BestWeights,
     Checkpoints,
@@ -44,6 +47,7 @@ from keras_bert_lab.training.callbacks import (
     TrainingScalars,
     write_scalars,
 )
+from keras_bert_lab.training.interrupts import StopOnSignal
 from keras_bert_lab.training.objectives import LOSS_TERMS
 from keras_bert_lab.training.strategy import is_chief
 
@@ -112,12 +116,17 @@ class DistributedTrainer:
                 math.inf, dtype=tf.float64, trainable=False, name="best_loss"
             )
             self.optimizer.build(self.model.trainable_variables)
-        self.checkpoint = tf.train.Checkpoint(
-            model=model,
-            optimizer=optimizer,
-            step=self.step,
-            best_validation_loss=self.best_validation_loss,
-        )
+        self._checkpointed = {
+            "model": model,
+            "optimizer": optimizer,
+            "step": self.step,
+            "best_validation_loss": self.best_validation_loss,
+            # Keras reaches a model's weights through the optimizer only. Its other state,
+            # the dropout layers' seed counters above all, is saved too, so that a resumed
+            # run draws the dropout masks an uninterrupted one would have.
+            checkpoints.MODEL_STATE: list(model.non_trainable_variables),
+        }
+        self.checkpoint = tf.train.Checkpoint(**self._checkpointed)
         # Every worker saves (saving is collective) but only the chief's
         # copy is kept; every worker restores from the chief's.
         self.checkpoint_dir = os.path.join(self.run_dir, "checkpoints")
@@ -231,9 +240,11 @@ class DistributedTrainer:
         except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
             lines = str(error).strip().splitlines()
             reason = next((line for line in lines if "aborted by" in line), lines[0])
+            # Without the `{{function_node ...}}` of the op that failed, which names no worker.
+            reason = re.sub(r"^\{\{[^}]*\}\}\s*", "", reason.strip())
             raise ClusterError(
                 f"lost a worker after step {int(self.step.numpy())} "
-                f"({reason.strip()[:160]}); "
+                f"({reason[:160]}); "
                 "start every worker again with the same command to resume"
             ) from None
 
@@ -263,10 +274,15 @@ class DistributedTrainer:
         return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
 
     def restore(self):
-        """Restores the latest checkpoint, if any; returns the step reached."""
-        latest = tf.train.latest_checkpoint(self.checkpoint_dir)
+        """Restores the newest intact checkpoint, if any, warning about damaged newer ones
+        (`checkpoints.resume_point`); returns the step reached.
+
+        Raises:
+            CheckpointError: there are checkpoints, but none reads back.
+        """
+        latest = checkpoints.resume_point(self.checkpoint_dir, warn=self.chief)
         if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            checkpoints.restore(self._checkpointed, latest)
         return int(self.step.numpy())
 
     def fit(
@@ -303,21 +319,36 @@ class DistributedTrainer:
         iterator = iter(self._distribute(train_dataset.repeat().skip(step)))
         if self._train_function is None:
             self._train_function = self._make_train_function()
-        callbacks = self._callbacks(steps_per_epoch, on_epoch_end)
+        # Ctrl-C or SIGTERM stops at a step it can resume from (`interrupts.StopOnSignal`).
+        stop = StopOnSignal(self.checkpoint_manager, steps_per_epoch, save=not self._cluster())
+        callbacks = [*self._callbacks(steps_per_epoch, on_epoch_end), stop]
 
         history = []
-        while step < total_steps:
-            epoch = step // steps_per_epoch
-            logs = self._train_epoch(iterator, epoch, steps_per_epoch, callbacks)
-            if validation_dataset is not None:
-                logs |= self._validate(validation_dataset)
-            for callback in callbacks:
-                callback.on_epoch_end(epoch, logs)
-            history.append(logs)
-            step = int(self.step.numpy())
-        for writer in self._writers.values():
-            writer.flush()
+        with stop, self._flushing_writers():
+            while step < total_steps:
+                epoch = step // steps_per_epoch
+                logs = self._train_epoch(iterator, epoch, steps_per_epoch, callbacks)
+                if validation_dataset is not None:
+                    logs |= self._validate(validation_dataset)
+                for callback in callbacks:
+                    callback.on_epoch_end(epoch, logs)
+                history.append(logs)
+                step = int(self.step.numpy())
         return history
+
+    @contextlib.contextmanager
+    def _flushing_writers(self):
+        """Flushes the TensorBoard writers when the block ends, interrupted or not."""
+        try:
+            yield
+        finally:
+            for writer in self._writers.values():
+                writer.flush()
+
+    def _cluster(self):
+        """Whether this process is one worker of several (saving is then collective)."""
+        resolver = getattr(self.strategy, "cluster_resolver", None)
+        return bool(resolver and resolver.cluster_spec().as_dict())
 
     def _callbacks(self, steps_per_epoch, on_epoch_end):
         """The callbacks of `fit`, in the order they run. The epoch's checkpoint is saved

@@ -18,7 +18,7 @@ PRESETS = {"smoke": Preset(random_models=True), "cpu": Preset()}
 def test_flags_and_results_json(tmp_path):
     parser = analysis_parser("test", PRESETS)
     flags = {action.dest for action in parser._actions} - {"help"}
-    assert flags == {"preset", "logdir", "run_name", "seed", "batch_size", "set"}
+    assert flags == {"preset", "logdir", "run_name", "seed", "batch_size", "set", "verbose"}
     argv = ["--preset", "smoke", "--logdir", str(tmp_path), "--batch-size", "2"]
     run = AnalysisRun.start("probe", parser, PRESETS, argv)
     assert run.config == Preset(batch_size=2, random_models=True)
@@ -29,6 +29,7 @@ def test_flags_and_results_json(tmp_path):
         "run_name",
         "metrics",
         "config",
+        "arguments",
         "preset",
         "seed",
         "wall_time_seconds",

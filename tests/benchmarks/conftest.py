@@ -11,6 +11,7 @@ import json
 import pytest
 
 from experiments import benchmark
+from tests.experiments.conftest import tiny_imdb_dir  # noqa: F401 (the soak and chaos runs')
 
 
 @pytest.fixture(scope="session")

@@ -183,3 +183,19 @@ def test_masked_lm_statistics():
 
     (first, _), (second, _) = epochs
     assert not np.array_equal(first["mask_positions"], second["mask_positions"])
+
+
+def test_building_examples_reports_progress(monkeypatch):
+    import functools
+
+    from keras_bert_lab.data import bert_pretraining
+    from keras_bert_lab.utils import Progress
+
+    lines = []
+    monkeypatch.setattr(
+        bert_pretraining, "Progress", functools.partial(Progress, every=0, log=lines.append)
+    )
+    documents = numbered_documents(5, 4)
+    make_pretraining_examples(documents, tokenizer_for(documents), sequence_length=16, seed=0)
+    assert lines[0] == "pre-training examples, sentences tokenized: 20/20 (100%), 0 s"
+    assert lines[-1] == "pre-training examples, documents: 5/5 (100%), 0 s"

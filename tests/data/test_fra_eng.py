@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 from collections import defaultdict
 
@@ -205,3 +206,13 @@ def test_max_per_split_caps_every_split(tmp_path):
     for name in ("train", "validation", "test"):
         assert getattr(capped, name) == getattr(full, name)[:5]
     assert len(capped.test_references) <= 5
+
+
+def test_the_translator_preset_chooses_the_split():
+    from keras_bert_lab.presets import TRANSLATE_FR_EN_PRESETS
+    from keras_bert_lab.presets.fields import PresetError
+
+    assert TRANSLATE_FR_EN_PRESETS["cpu"].split == "hard"
+    assert set(fra_eng.SPLITS) == {"hard", "source"}
+    with pytest.raises(PresetError, match="split must be"):
+        dataclasses.replace(TRANSLATE_FR_EN_PRESETS["cpu"], split="nearest")

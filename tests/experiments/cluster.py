@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import tensorflow as tf
+
 from keras_bert_lab.training.strategy import free_local_ports
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,3 +74,15 @@ def wait_counting_threads(processes, timeout):
             peaks[index] = max(peaks[index], threads)
         time.sleep(0.5)
     return [process.returncode for process in processes], peaks
+
+
+def wait_for_checkpoint(folder, step, process, timeout=240):
+    """Waits until the latest checkpoint in `folder` is at `step` or later, while `process`
+    runs; returns that checkpoint's step (None if `process` ended or time ran out first)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None:
+        latest = tf.train.latest_checkpoint(str(folder))
+        if latest and int(latest.rsplit("-", 1)[1]) >= step:
+            return int(latest.rsplit("-", 1)[1])
+        time.sleep(0.2)
+    return None

@@ -31,8 +31,9 @@ def smoke_args(data_dir, logdir, *extra):
     ]
 
 
-def test_pretrain_then_fine_tune(tiny_imdb_dir, tmp_path):
+def test_pretrain_then_fine_tune(tiny_imdb_dir, tmp_path, capsys):
     pretrained = bert_pretrain.main(smoke_args(tiny_imdb_dir, tmp_path))
+    assert "bert_pretrain: MLM accuracy (validation) " in capsys.readouterr().out
     metrics = pretrained["metrics"]
     for key in (
         "validation_mlm_accuracy",
@@ -43,6 +44,14 @@ def test_pretrain_then_fine_tune(tiny_imdb_dir, tmp_path):
     ):
         assert metrics[key] is not None, key
     pretrain_dir = tmp_path / "bert_pretrain" / "smoke"
+    # The examples are cached once per corpus and configuration, outside the run folder.
+    assert not list(pretrain_dir.rglob("*.npz"))
+    cached = sorted((tmp_path / "cache" / "bert_pretraining").glob("*.npz"))
+    assert [path.name.split("-")[0] for path in cached] == ["train", "validation"]
+    mtimes = [path.stat().st_mtime_ns for path in cached]
+    bert_pretrain.main(smoke_args(tiny_imdb_dir, tmp_path, "--run-name", "again", "--epochs", "2"))
+    assert sorted((tmp_path / "cache" / "bert_pretraining").glob("*.npz")) == cached
+    assert [path.stat().st_mtime_ns for path in cached] == mtimes  # Read, not rebuilt.
     events = event_accumulator.EventAccumulator(str(pretrain_dir / "train"))
     events.Reload()
     assert {"mlm_loss", "nsp_loss", "mlm_accuracy", "nsp_accuracy", "loss"} <= set(
@@ -95,13 +104,18 @@ def test_second_phase_goes_on_at_a_longer_length(tiny_imdb_dir, tmp_path):
     assert not np.array_equal(first.pooled_dense.kernel, second.pooled_dense.kernel)
 
 
-def test_second_phase_needs_a_finished_first_one(tiny_imdb_dir, tmp_path, capsys):
+@pytest.mark.parametrize(
+    "folder, message",
+    [("missing", "argument --init-from: {} is not a folder"), ("empty", "{} has no encoder.keras")],
+)
+def test_second_phase_needs_a_finished_first_one(tiny_imdb_dir, tmp_path, capsys, folder, message):
+    (tmp_path / "empty").mkdir()
+    init_from = str(tmp_path / folder)
     with pytest.raises(SystemExit):
-        bert_pretrain.main(
-            smoke_args(tiny_imdb_dir, tmp_path, "--init-from", str(tmp_path / "missing"))
-        )
+        bert_pretrain.main(smoke_args(tiny_imdb_dir, tmp_path / "logs", "--init-from", init_from))
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
-    assert len(errors) == 1 and "missing has no encoder.keras" in errors[0]
+    assert len(errors) == 1 and message.format(init_from) in errors[0], errors
+    assert not (tmp_path / "logs").exists()
 
 
 def test_fine_tuning_without_a_pretrained_encoder_is_a_clear_error(tiny_imdb_dir, tmp_path, capsys):

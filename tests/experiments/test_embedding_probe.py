@@ -152,7 +152,7 @@ def test_bert_encoder_file_with_its_vocabulary(saved_runs, tmp_path, capsys):
         ([], "give at least one of --word2vec, --lstm, --bert"),
         (["--lstm", "/nonexistent/run"], "/nonexistent/run does not exist"),
         (["--word2vec", "/tmp"], "/tmp is not a word2vec run folder"),
-        (["--preset", "smoke", "--probe-set", "/nonexistent.json"], "cannot read probe set"),
+        (["--preset", "smoke", "--probe-set", "/nonexistent.json"], "json does not exist"),
         (["--set", "batch_sise=3"], "expected FIELD=VALUE"),
     ],
 )

@@ -14,6 +14,7 @@ import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
 from experiments import imdb_lstm, word2vec_imdb
+from keras_bert_lab.tasks.run import command_line
 from tests.experiments import cluster
 
 
@@ -36,10 +37,21 @@ def scalar_tags(folder):
     return set(events.Tags()["tensors"]) | set(events.Tags()["scalars"])
 
 
-def test_smoke_run_trains_logs_saves_and_reloads(tiny_imdb_dir, tmp_path):
+def test_smoke_run_trains_logs_saves_and_reloads(tiny_imdb_dir, tmp_path, capsys):
     results = imdb_lstm.main(smoke_args(tiny_imdb_dir, tmp_path))
     run_dir = tmp_path / "imdb_lstm" / "smoke"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"imdb_lstm: run folder {run_dir}"
+    assert out[1].startswith("data: ") and "files read 200, " in out[1]
+    assert out[1].endswith("empty skipped 0, bad names skipped 0; at most 300 per split")
+    assert out[-1].startswith("imdb_lstm: test accuracy ") and ", test F1 " in out[-1]
     on_disk = json.loads((run_dir / "results.json").read_text())
+    assert on_disk["data_stats"] == {
+        "files_read": 200,
+        "decoded_with_replacement": 0,
+        "empty_skipped": 0,
+        "bad_names_skipped": 0,
+    }
     assert on_disk["metrics"] == results["metrics"]
     for key in (
         "test_accuracy",
@@ -110,7 +122,22 @@ def test_mirrored_over_two_logical_cpus(tiny_imdb_dir, tmp_path):
         (["--strategy", "horovod"], "invalid choice: 'horovod'"),
         (["--strategy", "mirrored", "--global-batch-size", "7"], "does not divide over 2 replicas"),
         (["--set", "lstm_unit=4"], "expected FIELD=VALUE with FIELD one of"),
-        (["--set", "lstm_units=many"], "lstm_units takes a int"),
+        (["--set", "lstm_units=many"], "lstm_units takes an integer, got 'many'"),
+        (["--set", "max_per_split=1.5"], "max_per_split takes an integer or null"),
+        (["--set", "dropout=1.5"], "dropout must be a number in [0, 1], got 1.5"),
+        (["--set", "batch_size=0"], "batch_size must be a positive integer, got 0"),
+        (["--set", "learning_rate=-1"], "learning_rate must be a positive number"),
+        (["--batch-size", "0"], "argument --batch-size: expected a positive integer, got '0'"),
+        (["--batch-size", "-4"], "argument --batch-size: expected a positive integer"),
+        (["--epochs", "0"], "argument --epochs: expected a positive integer"),
+        (["--steps-per-epoch", "x"], "argument --steps-per-epoch: expected a positive integer"),
+        (["--checkpoint-every", "0"], "argument --checkpoint-every: expected a positive"),
+        (["--global-batch-size", "0"], "argument --global-batch-size: expected a positive"),
+        (["--learning-rate", "0"], "argument --learning-rate: expected a positive number"),
+        (["--seed", "-1"], "argument --seed: expected an integer >= 0"),
+        (["--cpu-devices", "0"], "argument --cpu-devices: expected a positive integer"),
+        (["--data-dir", "/no/such/folder"], "argument --data-dir: /no/such/folder is not a"),
+        (["--init-embeddings", "/no/such/run"], "argument --init-embeddings: /no/such/run is"),
     ],
 )
 def test_bad_flags_are_one_clear_line(tiny_imdb_dir, tmp_path, capsys, flags, message):
@@ -123,6 +150,7 @@ def test_bad_flags_are_one_clear_line(tiny_imdb_dir, tmp_path, capsys, flags, me
         if line.startswith("imdb_lstm") or "error:" in line
     ]
     assert len(error_lines) == 1 and message in error_lines[0], error_lines
+    assert not list(tmp_path.iterdir())  # Nothing written.
 
 
 def test_multi_worker_cluster_of_two_processes(tiny_imdb_dir, tmp_path):
@@ -189,12 +217,7 @@ def test_a_dead_worker_fails_the_cluster_quickly_and_a_restart_resumes(tiny_imdb
     checkpoints = tmp_path / "logs/imdb_lstm/smoke/checkpoints"
     workers = cluster.start_cluster("imdb_lstm", args, tmp_path)
     try:
-        deadline = time.time() + 240
-        while time.time() < deadline and workers[0].poll() is None:
-            latest = tf.train.latest_checkpoint(str(checkpoints))
-            if latest and int(latest.rsplit("-", 1)[1]) >= 10:
-                break
-            time.sleep(0.2)
+        cluster.wait_for_checkpoint(checkpoints, 10, workers[0])
         workers[1].kill()
         killed = time.time()
         survivor_code = workers[0].wait(timeout=180)
@@ -228,6 +251,45 @@ def test_a_dead_worker_fails_the_cluster_quickly_and_a_restart_resumes(tiny_imdb
     )
 
 
+@pytest.mark.parametrize("stopped", [0, 1], ids=["leader", "follower"])
+def test_a_hung_worker_fails_the_cluster_quickly(tiny_imdb_dir, tmp_path, stopped):
+    """A worker stopped by SIGSTOP is alive (its sockets stay open) but sends no heartbeats:
+    the coordination service finds it as it finds a dead one, with no collective timeout.
+    Worker 0 hosts the service, so stopping it is the other path (its peer's heartbeats go
+    unanswered)."""
+    args = smoke_args(
+        tiny_imdb_dir,
+        tmp_path / "logs",
+        "--strategy",
+        "multi_worker",
+        "--epochs",
+        "400",
+        "--checkpoint-every",
+        "5",
+    )
+    workers = cluster.start_cluster("imdb_lstm", args, tmp_path)
+    survivor = workers[1 - stopped]
+    try:
+        reached = cluster.wait_for_checkpoint(
+            tmp_path / "logs/imdb_lstm/smoke/checkpoints", 10, survivor
+        )
+        assert reached is not None, (tmp_path / "worker0.log").read_text()[-3000:]
+        workers[stopped].send_signal(signal.SIGSTOP)
+        stopped_at = time.time()
+        try:
+            survivor_code = survivor.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            survivor_code = None
+        seconds_to_fail = time.time() - stopped_at
+    finally:
+        workers[stopped].kill()  # SIGKILL ends a stopped process too
+        cluster.stop(workers)
+    last_line = (tmp_path / f"worker{1 - stopped}.log").read_text().strip().splitlines()[-1]
+    assert survivor_code == 1, (survivor_code, last_line)
+    assert last_line.startswith("imdb_lstm: error: lost a worker after step"), last_line
+    print(f"survivor failed {seconds_to_fail:.1f} s after worker {stopped} was stopped")
+
+
 @pytest.mark.parametrize("frozen", [False, True])
 def test_embeddings_start_from_word2vec(tiny_imdb_dir, tmp_path, frozen):
     word2vec_imdb.main(smoke_args(tiny_imdb_dir, tmp_path))
@@ -252,3 +314,82 @@ def test_freeze_without_word2vec_is_one_clear_line(tiny_imdb_dir, tmp_path, caps
         imdb_lstm.main(smoke_args(tiny_imdb_dir, tmp_path, "--freeze-embeddings"))
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(errors) == 1 and "--init-embeddings" in errors[0]
+
+
+def test_a_finished_run_prints_its_results_and_force_trains_again(tiny_imdb_dir, tmp_path, capsys):
+    args = smoke_args(tiny_imdb_dir, tmp_path)
+    first = imdb_lstm.main(args)
+    run_dir = tmp_path / "imdb_lstm" / "smoke"
+    files = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")}
+    capsys.readouterr()
+
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as exit_info:
+        imdb_lstm.main(args)  # Crashed in log_hparams after saving model.keras again.
+    assert exit_info.value.code == 0 and time.monotonic() - started < 5
+    out = capsys.readouterr().out
+    assert f"imdb_lstm: {run_dir} is finished" in out
+    assert f"test accuracy {100 * first['metrics']['test_accuracy']:.2f}%" in out
+    assert {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")} == files
+
+    (run_dir / "stale.txt").write_text("from the first run")
+    forced = imdb_lstm.main([*args, "--force"])
+    assert not (run_dir / "stale.txt").exists()
+    assert forced["metrics"]["epochs_trained_this_invocation"] == 2  # From scratch.
+    assert forced["metrics"]["optimizer_steps"] == first["metrics"]["optimizer_steps"]
+
+
+def test_a_run_that_fails_on_its_data_leaves_no_folder(tmp_path, capsys):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "aclImdb_v1.tar.gz").write_bytes(b"not a gzip file")
+    logdir = tmp_path / "logs"
+    args = smoke_args(data_dir, logdir)
+    with pytest.raises(SystemExit) as exit_info:
+        command_line(lambda: imdb_lstm.main(args))
+    assert ": error: could not extract " in str(exit_info.value.code)
+    assert not (logdir / "imdb_lstm" / "smoke").exists()
+
+    # A folder that was there before (a run to resume) stays as it was.
+    checkpoint = logdir / "imdb_lstm" / "smoke" / "checkpoints" / "checkpoint"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_text("kept")
+    with pytest.raises(SystemExit):
+        command_line(lambda: imdb_lstm.main(args))
+    assert checkpoint.read_text() == "kept"
+
+
+@pytest.mark.parametrize("number, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_saves_a_checkpoint_and_the_run_resumes(tiny_imdb_dir, tmp_path, number, status):
+    args = smoke_args(tiny_imdb_dir, tmp_path, "--epochs", "20", "--checkpoint-every", "4")
+    checkpoints = tmp_path / "imdb_lstm" / "smoke" / "checkpoints"
+    log = tmp_path / "first.log"
+    first = cluster.start("imdb_lstm", args, log)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and first.poll() is None:
+            latest = tf.train.latest_checkpoint(str(checkpoints))
+            if latest and int(latest.rsplit("-", 1)[1]) >= 8:
+                break
+            time.sleep(0.1)
+        assert first.poll() is None, "the run ended before the signal"
+        first.send_signal(number)
+        signalled = time.monotonic()
+        code = first.wait(timeout=60)
+        seconds = time.monotonic() - signalled
+    finally:
+        cluster.stop([first])
+    text = log.read_text()
+    assert code == status and seconds < 5, (code, seconds, text[-3000:])
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text
+    lines = [line for line in text.splitlines() if "interrupted at step" in line]
+    assert len(lines) == 1, text[-3000:]
+    step = int(lines[0].split("interrupted at step ")[1].split(";")[0])
+    assert lines[0] == f"imdb_lstm: interrupted at step {step}; run the same command to resume"
+    assert int(tf.train.latest_checkpoint(str(checkpoints)).rsplit("-", 1)[1]) == step
+
+    second = cluster.start("imdb_lstm", args, tmp_path / "second.log")
+    assert second.wait(timeout=300) == 0, (tmp_path / "second.log").read_text()[-3000:]
+    assert f"Resuming from step {step} of 180" in (tmp_path / "second.log").read_text()
+    results = json.loads((tmp_path / "imdb_lstm/smoke/results.json").read_text())
+    assert results["metrics"]["optimizer_steps"] == 180

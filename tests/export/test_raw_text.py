@@ -103,3 +103,26 @@ def test_class_names_survive_saving(lstm_text_model, tmp_path):
     reloaded = keras.saving.load_model(tmp_path / "model.keras")
     assert reloaded.class_names == ("negative", "positive")
     np.testing.assert_allclose(reloaded(["", "one"]), lstm_text_model(["", "one"]), atol=1e-6)
+
+
+def test_scoring_many_texts_reports_progress(tokenizer, monkeypatch):
+    import functools
+
+    from keras_bert_lab.export import raw_text
+    from keras_bert_lab.utils import Progress
+
+    lines = []
+    monkeypatch.setattr(
+        raw_text, "Progress", functools.partial(Progress, every=0, log=lines.append)
+    )
+    inputs = keras.Input((None,), dtype="int32", name="token_ids")
+    logits = keras.layers.Dense(2)(keras.layers.Embedding(100, 4)(inputs)[:, 0])
+    model = raw_text.raw_text_classifier(
+        keras.Model({"token_ids": inputs}, logits), tokenizer, sequence_length=6, bert_inputs=False
+    )
+    probabilities = raw_text.predict_texts(model, TEXTS * 2, batch_size=4, label="test scoring")
+    assert probabilities.shape == (6, 2)
+    assert [line.split(",")[0] for line in lines] == [
+        "test scoring: 4/6 (67%)",
+        "test scoring: 6/6 (100%)",
+    ]

@@ -68,6 +68,18 @@ def _terms(text):
     return set(words) | {" ".join(pair) for pair in zip(words, words[1:])}
 
 
+def test_line_breaking_characters_do_not_break_the_saved_vocabulary(tmp_path):
+    """IMDB holds U+0085 where a Windows ellipsis was; Keras reads the stored vocabulary back
+    with `splitlines`, so a term holding it would come back as two."""
+    texts = ["stories\x85 and more", "next\x85until the end", "plain words\u2028here"] * 2
+    model = ngrams.build_ngram_classifier(texts, [1, 0, 1, 0, 1, 0], max_tokens=1000)
+    vocabulary = model.get_layer("ngrams").get_vocabulary()
+    assert all(len(term.splitlines()) == 1 for term in vocabulary[1:])
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert reloaded.get_layer("ngrams").get_vocabulary() == vocabulary
+
+
 def test_unknown_weighting_is_refused():
     with pytest.raises(ValueError, match="weighting must be one of"):
         ngrams.build_ngram_classifier(TEXTS, LABELS, weighting="bm25")

@@ -1,11 +1,14 @@
-"""The flags and `results.json` every training experiment shares."""
+"""The run folder, `results.json` and the console lines every training experiment shares; a
+finished run is recognised, and started again prints its results without writing."""
 
 import dataclasses
 import json
 
 import pytest
+from tensorboard.backend.event_processing import event_accumulator
 
-from keras_bert_lab.tasks.run import Run, experiment_parser, parse_flags
+from keras_bert_lab.tasks.flags import experiment_parser
+from keras_bert_lab.tasks.run import Run, finished_results, headline
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,30 +23,25 @@ class Preset:
 PRESETS = {"smoke": Preset(), "cpu": Preset(epochs=5)}
 
 
-def test_flags_override_the_preset():
-    parser = experiment_parser("test", PRESETS)
-    args, config = parse_flags(
-        parser, PRESETS, ["--preset", "smoke", "--epochs", "3", "--set", "units=16"]
-    )
-    assert args.preset == "smoke" and args.checkpoint_every == 200
-    assert config == Preset(epochs=3, units=16)
-    with pytest.raises(SystemExit):
-        parse_flags(parser, PRESETS, ["--set", "units=many"])
+def start(tmp_path, *extra):
+    argv = ["--preset", "smoke", "--logdir", str(tmp_path), "--quiet", *extra]
+    return Run.start("exp", experiment_parser("test", PRESETS), PRESETS, argv)
 
 
-def test_results_json(tmp_path):
-    argv = ["--preset", "smoke", "--logdir", str(tmp_path), "--quiet"]
-    run = Run.start("exp", experiment_parser("test", PRESETS), PRESETS, argv)
-    assert run.run_dir == tmp_path / "exp" / "smoke" and run.run_dir.is_dir()
-    results = run.write_results({"accuracy": 0.5}, "local data", extra={"model": "tiny"})
+def test_results_json(tmp_path, capsys):
+    run = start(tmp_path)
+    assert run.run_dir == tmp_path / "exp" / "smoke"
+    assert not run.run_dir.exists()  # Made by the first write: a failed start leaves none.
+    assert capsys.readouterr().out == f"exp: run folder {run.run_dir}\n"
+    results = run.write_results({"test_accuracy": 0.5}, extra={"model": "tiny"})
     assert json.loads((run.run_dir / "results.json").read_text()) == results
     assert set(results) == {
         "experiment",
         "run_name",
         "metrics",
         "config",
+        "arguments",
         "hparams",
-        "data_source",
         "strategy",
         "replicas",
         "wall_time_seconds",
@@ -54,5 +52,78 @@ def test_results_json(tmp_path):
         "model",
     }
     assert results["config"] == dataclasses.asdict(Preset())
+    assert results["arguments"] == {"global_batch_size": None, "lr_scaling": "sqrt"} | {
+        "precision": "float32",
+        "seed": 1337,
+    }
     assert results["command"].startswith("python -m experiments.exp --checkpoint-every=200 ")
     assert "--quiet" in results["command"].split()
+    out = capsys.readouterr().out
+    assert out == f"exp: test accuracy 50.00%; {run.run_dir / 'results.json'}\n"
+
+
+def test_a_finished_run_is_recognised_by_its_results(tmp_path):
+    run = start(tmp_path)
+    assert finished_results(run.run_dir, "exp", run.config, run.args) is None
+    run.write_results({"test_accuracy": 0.5})
+    assert finished_results(run.run_dir, "exp", run.config, run.args)["metrics"] == {
+        "test_accuracy": 0.5
+    }
+    assert finished_results(run.run_dir, "other", run.config, run.args) is None
+    # A results file that cannot be read is no finished run: the run resumes and rewrites it.
+    (run.run_dir / "results.json").write_text('{"experiment": "exp", "metr')
+    assert finished_results(run.run_dir, "exp", run.config, run.args) is None
+
+
+def test_a_finished_run_starts_again_as_a_message_and_status_0(tmp_path, capsys):
+    run = start(tmp_path)
+    run.write_results({"test_accuracy": 0.875, "test_f1": 0.5})
+    before = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")}
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        start(tmp_path)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert f"exp: {run.run_dir} is finished" in out and "--force" in out
+    assert "test accuracy 87.50%, test F1 50.00%" in out
+    assert {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")} == before
+
+    # Other flags would resume a finished run with another configuration: a flag error.
+    with pytest.raises(SystemExit) as exit_info:
+        start(tmp_path, "--epochs", "3", "--seed", "7")
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "holds a finished run of other flags (epochs: 2 -> 3; seed: 1337 -> 7)" in error
+
+    # --force starts from an empty folder.
+    (run.run_dir / "checkpoints").mkdir()
+    forced = start(tmp_path, "--force")
+    assert forced.run_dir == run.run_dir and not run.run_dir.exists()
+
+
+def test_hparams_leave_out_metrics_that_are_not_numbers(tmp_path):
+    # A resumed run that trained no step has no speed: `None` made `tf.summary` raise.
+    run = start(tmp_path)
+    run.log_hparams({"test_accuracy": 0.5, "train_examples_per_second": None, "ok": True})
+    events = event_accumulator.EventAccumulator(str(run.run_dir), size_guidance={"tensors": 0})
+    events.Reload()
+    tags = set(events.Tags()["tensors"])
+    assert "test_accuracy" in tags and "train_examples_per_second" not in tags
+
+
+def test_headline_of_each_kind_of_experiment():
+    assert headline({"test_accuracy": 0.87564, "test_f1": 0.8892, "parameters": 10}) == (
+        "test accuracy 87.56%, test F1 88.92%"
+    )
+    assert headline(
+        {
+            "test_bleu_greedy": 53.31,
+            "test_bleu_beam": 54.26,
+            "test_chrf_greedy": 65.7,
+            "test_chrf_beam": 66.4,
+        }
+    ) == ("BLEU greedy 53.3, BLEU beam 54.3, chrF greedy 65.7, chrF beam 66.4")
+    assert headline({"validation_mlm_accuracy": 0.31, "validation_nsp_accuracy": 0.8}) == (
+        "MLM accuracy (validation) 31.00%, NSP accuracy (validation) 80.00%"
+    )
+    assert headline({"test_accuracy": None}) == ""
