@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from keras_bert_lab.benchmarks import gpu_presets
+from keras_bert_lab.tasks.flags import add_verbose_flag, docstring_summary
 from keras_bert_lab.utils import git_commit, machine_description, write_json_atomically
 
 
@@ -27,8 +28,10 @@ def experiment_list(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        description=docstring_summary(__doc__),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    add_verbose_flag(parser)
     parser.add_argument(
         "--experiments", type=experiment_list, default=list(gpu_presets.PRESETS), metavar="A,B"
     )

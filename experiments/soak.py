@@ -14,6 +14,7 @@ import tempfile
 import time
 
 from keras_bert_lab.benchmarks import chaos, soak
+from keras_bert_lab.tasks.flags import add_verbose_flag, docstring_summary
 from keras_bert_lab.utils import git_commit, machine_description, write_json_atomically
 
 _PATH_FLAGS = ("data_dir", "json", "work_dir")
@@ -21,8 +22,10 @@ _PATH_FLAGS = ("data_dir", "json", "work_dir")
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        description=docstring_summary(__doc__),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    add_verbose_flag(parser)
     parser.add_argument("--chaos", action="store_true", help="the chaos run instead of the soak")
     parser.add_argument("--data-dir", default=None, help="folder with aclImdb_v1.tar.gz")
     parser.add_argument("--steps", type=int, default=3000, help="optimizer steps of the run")
