@@ -37,5 +37,5 @@ def pytest_collection_modifyitems(config, items):
         folder = os.path.relpath(str(item.path), tests_root).split(os.sep)[0]
         if folder in _END_TO_END_FOLDERS:
             item.add_marker(pytest.mark.e2e)
-        if "slow" in item.keywords and not config.getoption("--run-slow"):
+        if item.get_closest_marker("slow") and not config.getoption("--run-slow"):
             item.add_marker(skip_slow)

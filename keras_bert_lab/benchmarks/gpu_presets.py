@@ -16,9 +16,10 @@ positions).
 The memory estimate, float32 without XLA, per device (each replica holds all the weights):
 the weights and the optimizer's state (their sizes, exactly), plus what one training step
 (forward, backward, update) allocates on top (activations, gradients, workspace) at the full
-batch. That last part is measured with TensorFlow's allocator statistics at two small batches of the
-full sequence length and extrapolated linearly in the batch size; a GPU's kernels (cuDNN,
-fused attention, XLA) allocate differently, so it is an estimate for sizing, not a promise.
+batch. That last part is measured with TensorFlow's allocator statistics at two batches of
+the full sequence length (`memory_batches`) and extrapolated linearly in the batch size; a
+GPU's kernels (cuDNN, fused attention, XLA) allocate differently, so it is an estimate for
+sizing, not a promise.
 """
 
 import argparse
@@ -50,8 +51,12 @@ PRESETS = {
 }
 """The experiments that train a model, and their presets (`compare_imdb` trains these)."""
 
-MEMORY_BATCHES = (2, 4)
-"""The per-device batch sizes the memory of a step is measured at."""
+MEMORY_TOKENS = 4096
+"""The most tokens of a batch the memory of a step is measured at (`memory_batches`)."""
+
+MEMORY_REPEATS = 3
+"""Measurements per batch size; the median is kept (the peak varies with the order in which
+TensorFlow's threads run the ops)."""
 
 RESULT_PREFIX = "GPU_PRESET_RESULT "
 _FIRST_ID = 4  # above padding and the special tokens of every vocabulary
@@ -91,6 +96,7 @@ def build(experiment, config):
     encoder = BertEncoder.from_config_name(
         config.config_name, config.vocabulary_size, max_sequence_length=config.sequence_length
     )
+    # The schedule's length changes no variable's size; 1000 steps stands for the run's.
     optimizer = bert_adamw(config.learning_rate, 1000, config.warmup_fraction, config.weight_decay)
     if experiment == "bert_pretrain":
         return BertPretrainer(encoder), optimizer, objectives.bert_pretraining
@@ -235,11 +241,11 @@ def estimate_memory(experiment, config):
         return loss
 
     length = full_sequence_length(experiment, config)
-    step_bytes = {}
-    for batch in MEMORY_BATCHES:
-        step_bytes[batch] = _allocated_by(
-            train_step, random_batch(experiment, config, batch, length)
-        )
+    small, large = memory_batches(config.batch_size, length)
+    step_bytes = {
+        batch: _allocated_by(train_step, random_batch(experiment, config, batch, length))
+        for batch in (small, large)
+    }
     state = {
         "weights_bytes": _bytes(model.weights),
         "optimizer_state_bytes": _bytes(optimizer.variables),
@@ -247,7 +253,6 @@ def estimate_memory(experiment, config):
     estimate = {"batch_size": config.batch_size, "sequence_length": length, **state}
     if None in step_bytes.values():
         return estimate | {"step_bytes": None, "estimated_per_device_bytes": None}
-    small, large = MEMORY_BATCHES
     per_example = (step_bytes[large] - step_bytes[small]) / (large - small)
     step_at_full_batch = step_bytes[large] + per_example * (config.batch_size - large)
     return estimate | {
@@ -258,19 +263,31 @@ def estimate_memory(experiment, config):
     }
 
 
+def memory_batches(batch_size, sequence_length):
+    """The two batch sizes a step's memory is measured at: the larger as many examples as
+    fit in `MEMORY_TOKENS` tokens, at most `batch_size` (then nothing is extrapolated), the
+    smaller half as many. The larger they are, the less the per-example slope depends on
+    the noise of the fixed part (gradients, workspace)."""
+    large = min(batch_size, max(2, MEMORY_TOKENS // sequence_length))
+    return large // 2, large
+
+
 def _allocated_by(function, batch):
     """The most bytes TensorFlow's CPU allocator held during `function(*batch)` beyond what
-    it held before (after one call to trace it); None without allocator statistics."""
+    it held before, the median of `MEMORY_REPEATS` calls after one to trace it; None
+    without allocator statistics."""
     function(*batch)  # traces
-    try:
-        tf.config.experimental.reset_memory_stats("CPU:0")
-        before = tf.config.experimental.get_memory_info("CPU:0")["current"]
-    except ValueError:
-        return None
-    outputs = function(*batch)
-    peak = tf.config.experimental.get_memory_info("CPU:0")["peak"]
-    del outputs
-    return int(peak - before)
+    measured = []
+    for _ in range(MEMORY_REPEATS):
+        try:
+            tf.config.experimental.reset_memory_stats("CPU:0")
+            before = tf.config.experimental.get_memory_info("CPU:0")["current"]
+        except ValueError:
+            return None
+        outputs = function(*batch)
+        measured.append(tf.config.experimental.get_memory_info("CPU:0")["peak"] - before)
+        del outputs
+    return int(np.median(measured))
 
 
 def check_all(experiments=tuple(PRESETS), batch_size=2, sequence_length=32, timeout=1800):
