@@ -1,14 +1,18 @@
-"""Compare the IMDB models in one go, under one strategy: the LSTM baseline, BERT from
-scratch, and BERT pre-trained here (MLM + NSP) then fine-tuned; with `--with-word2vec`, also
-the LSTM started from word2vec vectors trained here, fine-tuned and frozen.
+"""The IMDB study in one command: every model on the same 25,000 test reviews, static
+vectors to contextual embeddings, under one strategy.
 
-Each model runs as its own `python -m experiments.<name>` process (so that
-each creates its own `tf.distribute` strategy, and a cluster's `TF_CONFIG`
-applies to each in turn), with the flags given here (`--set FIELD=VALUE` goes to the
-stages whose preset has FIELD); Ctrl-C or SIGTERM is passed on to the running stage, which
-stops at a checkpoint. Run again, finished stages print their results and the others
-resume. The comparison is written as markdown and JSON under
-`<logdir>/compare_imdb/<run-name>/`.
+The stages (`keras_bert_lab.tasks.study`), in order: `ngrams` (bag of n-grams), `word2vec`,
+`lstm`, `lstm_word2vec`, `lstm_word2vec_frozen`, `bert_scratch`, one `bert_pretrain_<T>`
+per pre-training phase of the preset's recipe (`presets.study`), `bert_pretrained` and
+`bert_real_checkpoint` (`--init-from`, or the MiniLM-L6 package when installed; else
+skipped, with why). `--stages` runs some of them and the stages they need.
+
+Each stage runs as its own `python -m experiments.<name>` process (so that each creates its
+own `tf.distribute` strategy, and a cluster's `TF_CONFIG` applies to each in turn), with
+the flags given here (`--set FIELD=VALUE` goes to the stages whose preset has FIELD, and
+wins over the recipe); Ctrl-C or SIGTERM is passed on to the running stage, which stops at
+a checkpoint. Run again: finished stages print their results and the others resume. The
+comparison is written as markdown and JSON under `<logdir>/compare_imdb/<run-name>/`.
 """
 
 import argparse
@@ -16,27 +20,32 @@ import dataclasses
 import json
 import shlex
 import sys
+import time
 from pathlib import Path
 
-from keras_bert_lab.analysis.results import comparison_rows, markdown_table
+from keras_bert_lab.analysis.results import comparison_rows, markdown_table, skipped_row
 from keras_bert_lab.presets import (
     BERT_IMDB_PRESETS,
     BERT_PRETRAIN_PRESETS,
     IMDB_LSTM_PRESETS,
+    IMDB_NGRAMS_PRESETS,
     WORD2VEC_IMDB_PRESETS,
 )
 from keras_bert_lab.presets.fields import PresetError
-from keras_bert_lab.tasks.flags import experiment_parser, overrides
+from keras_bert_lab.presets.study import IMDB_STUDY_PRESETS
+from keras_bert_lab.tasks.flags import OVERRIDE_FLAGS, experiment_parser, overrides
 from keras_bert_lab.tasks.run import command_line
+from keras_bert_lab.tasks.study import select_stages, stage_state, study_stages
 from keras_bert_lab.training.interrupts import run_child
 from keras_bert_lab.utils import write_json_atomically, write_text_atomically
 
 EXPERIMENT = "compare_imdb"
 STAGE_PRESETS = {
+    "imdb_ngrams": IMDB_NGRAMS_PRESETS,
+    "word2vec_imdb": WORD2VEC_IMDB_PRESETS,
     "imdb_lstm": IMDB_LSTM_PRESETS,
     "bert_imdb": BERT_IMDB_PRESETS,
     "bert_pretrain": BERT_PRETRAIN_PRESETS,
-    "word2vec_imdb": WORD2VEC_IMDB_PRESETS,
 }
 # Flags passed on to every stage when given; the stages' run names are derived from
 # --run-name, and --set goes to the stages whose preset has the field.
@@ -65,61 +74,76 @@ FORWARDED_FLAGS = (
 def build_parser():
     parser = experiment_parser(
         __doc__,
-        IMDB_LSTM_PRESETS,
+        IMDB_STUDY_PRESETS,
         set_help="override a preset field of the stages that have it (repeatable), "
         "e.g. --set sequence_length=64",
     )
     parser.add_argument(
-        "--with-word2vec",
-        action="store_true",
-        help="also train word2vec and the LSTM started from it",
+        "--stages",
+        default=None,
+        help="comma-separated stages to run (and the stages they need); default: all",
+    )
+    parser.add_argument(
+        "--init-from",
+        default=None,
+        help="the real checkpoint bert_real_checkpoint fine-tunes: a Hugging Face folder or "
+        "a keras-hub preset name; default: the MiniLM-L6 package if installed",
     )
     return parser
 
 
-def planned_runs(args):
-    """`(experiment, run name, extra flags)` for each model, in order."""
+def planned_stages(parser, args):
+    """The stages to run (`--stages` and what they need), checked: an unknown stage name or
+    a real checkpoint folder that does not exist is the parser's one-line error."""
+    init_from = args.init_from
+    if init_from and ("/" in init_from or Path(init_from).exists()):
+        if not Path(init_from).is_dir():
+            parser.error(f"--init-from {init_from}: no such folder (bert_real_checkpoint)")
     name = args.run_name or args.preset
-    pretrain_dir = Path(args.logdir) / "bert_pretrain" / name
-    runs = [
-        ("imdb_lstm", name, []),
-        ("bert_imdb", f"{name}-scratch", ["--no-pretrain"]),
-        ("bert_pretrain", name, []),
-        ("bert_imdb", f"{name}-pretrained", ["--init-from", str(pretrain_dir)]),
-    ]
-    if args.with_word2vec:
-        word2vec = ["--init-embeddings", str(Path(args.logdir) / "word2vec_imdb" / name)]
-        runs += [
-            ("word2vec_imdb", name, []),
-            ("imdb_lstm", f"{name}-word2vec", word2vec),
-            ("imdb_lstm", f"{name}-word2vec-frozen", [*word2vec, "--freeze-embeddings"]),
-        ]
-    return runs
+    stages = study_stages(name, args.logdir, IMDB_STUDY_PRESETS[args.preset], init_from)
+    if args.stages is None:
+        return stages
+    try:
+        return select_stages(stages, [s for s in args.stages.split(",") if s])
+    except ValueError as error:
+        parser.error(f"--stages {args.stages}: {error}")
 
 
-def stage_assignments(parser, args, experiments):
-    """`{experiment: [--set assignments for it]}`; an assignment no stage takes, or whose
+def user_fields(args):
+    """The preset fields the user set (by flag or `--set`): the recipe leaves them alone."""
+    given = {flag for flag in OVERRIDE_FLAGS if getattr(args, flag, None) is not None}
+    return given | {assignment.partition("=")[0] for assignment in args.set}
+
+
+def stage_assignments(parser, args, stages):
+    """`{stage name: [--set assignments]}`: the recipe's settings the user did not set, then
+    the user's `--set` for the stage's experiment. An assignment no stage takes, or whose
     value a stage cannot take, is the parser's one-line error."""
-    taken = {experiment: [] for experiment in experiments}
+    fields = {
+        stage.name: {f.name for f in dataclasses.fields(STAGE_PRESETS[stage.experiment]["cpu"])}
+        for stage in stages
+    }
     for assignment in args.set:
         name = assignment.partition("=")[0]
-        takers = [
-            experiment
-            for experiment in experiments
-            if name in {f.name for f in dataclasses.fields(STAGE_PRESETS[experiment]["cpu"])}
+        if not any(name in taken for taken in fields.values()):
+            experiments = ", ".join(dict.fromkeys(stage.experiment for stage in stages))
+            parser.error(f"--set {assignment!r}: no stage ({experiments}) has {name}")
+    assignments = {}
+    for stage in stages:
+        recipe = [
+            f"{field}={value}"
+            for field, value in stage.settings.items()
+            if field not in user_fields(args)
         ]
-        if not takers:
-            parser.error(f"--set {assignment!r}: no stage ({', '.join(experiments)}) has {name}")
-        for experiment in takers:
-            taken[experiment].append(assignment)
-    for experiment, assignments in taken.items():
-        preset = STAGE_PRESETS[experiment][args.preset]
-        stage_args = argparse.Namespace(**vars(args) | {"set": assignments})
+        mine = [a for a in args.set if a.partition("=")[0] in fields[stage.name]]
+        assignments[stage.name] = recipe + mine
+        preset = STAGE_PRESETS[stage.experiment][args.preset]
+        stage_args = argparse.Namespace(**vars(args) | {"set": assignments[stage.name]})
         try:
             dataclasses.replace(preset, **overrides(preset, stage_args))
         except (PresetError, ValueError) as error:
-            parser.error(f"{experiment}, preset {args.preset}: {error}")
-    return taken
+            parser.error(f"{stage.name} ({stage.experiment}), preset {args.preset}: {error}")
+    return assignments
 
 
 def forwarded(parser, args):
@@ -137,49 +161,75 @@ def forwarded(parser, args):
     return words
 
 
-def run_stages(parser, args, runs, assignments):
-    """Runs every stage of `runs` (`planned_runs`) in turn, with its `--set` `assignments`
-    (`stage_assignments`); returns the results of the classifiers."""
-    results = []
-    for experiment, run_name, extra in runs:
-        sets = [word for assignment in assignments[experiment] for word in ("--set", assignment)]
-        command = [
-            sys.executable,
-            "-m",
-            f"experiments.{experiment}",
-            *forwarded(parser, args),
-            "--run-name",
-            run_name,
-            *extra,
-            *sets,
-        ]
-        print("$", shlex.join(["python", *command[1:]]), flush=True)
-        status = run_child(command)
-        if status in (130, 143):
-            print(
-                f"{EXPERIMENT}: interrupted in {experiment} ({run_name}); "
-                "run the same command to resume"
-            )
-            sys.exit(status)
-        if status:
-            sys.exit(
-                f"{EXPERIMENT}: {experiment} ({run_name}) failed; "
-                "run the same command again to resume it"
-            )
-        if experiment not in ("bert_pretrain", "word2vec_imdb"):  # steps towards a classifier
-            path = Path(args.logdir) / experiment / run_name / "results.json"
-            results.append(json.loads(path.read_text()))
-    return results
+def print_plan(stages, logdir):
+    """One line per stage: its name, run folder and state (`tasks.study.stage_state`)."""
+    print(f"{EXPERIMENT}: {len(stages)} stages", flush=True)
+    for number, stage in enumerate(stages, 1):
+        print(f"  {number}. {stage.name}: {stage.run_dir(logdir)} ({stage_state(stage, logdir)})")
+
+
+def run_stage(parser, args, stage, assignments):
+    """Runs one stage's experiment to its end; exits on a signal or a failure, with one
+    line naming the stage."""
+    sets = [word for assignment in assignments for word in ("--set", assignment)]
+    command = [
+        sys.executable,
+        "-m",
+        f"experiments.{stage.experiment}",
+        *forwarded(parser, args),
+        "--run-name",
+        stage.run_name,
+        *stage.flags,
+        *sets,
+    ]
+    print("$", shlex.join(["python", *command[1:]]), flush=True)
+    status = run_child(command)
+    if status in (130, 143):
+        print(
+            f"{EXPERIMENT}: interrupted in {stage.experiment} ({stage.run_name}); "
+            "run the same command to resume"
+        )
+        sys.exit(status)
+    if status:
+        sys.exit(
+            f"{EXPERIMENT}: stage {stage.name} ({stage.experiment} {stage.run_name}) failed; "
+            "run the same command again to resume it"
+        )
+
+
+def run_stages(parser, args, stages, assignments):
+    """Runs every stage in turn (one line at its start and end); returns the rows of the
+    classifiers, a skipped stage's row saying why."""
+    rows, started = [], time.monotonic()
+    for number, stage in enumerate(stages, 1):
+        if stage.skipped:
+            print(f"{EXPERIMENT}: [{number}/{len(stages)}] {stage.name} skipped: {stage.skipped}")
+            rows.append(skipped_row(stage.model, stage.experiment, stage.skipped))
+            continue
+        print(f"{EXPERIMENT}: [{number}/{len(stages)}] {stage.name} ...", flush=True)
+        stage_started = time.monotonic()
+        run_stage(parser, args, stage, assignments[stage.name])
+        print(
+            f"{EXPERIMENT}: [{number}/{len(stages)}] {stage.name} done in "
+            f"{(time.monotonic() - stage_started) / 60:.1f} min "
+            f"(study {(time.monotonic() - started) / 60:.1f} min)",
+            flush=True,
+        )
+        if stage.classifier:
+            results = json.loads((stage.run_dir(args.logdir) / "results.json").read_text())
+            rows += comparison_rows([results])
+    return rows
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    runs = planned_runs(args)
-    assignments = stage_assignments(parser, args, dict.fromkeys(e for e, _, _ in runs))
+    stages = planned_stages(parser, args)
+    assignments = stage_assignments(parser, args, stages)
     out_dir = Path(args.logdir) / EXPERIMENT / (args.run_name or args.preset)
     print(f"{EXPERIMENT}: run folder {out_dir}", flush=True)
-    rows = comparison_rows(run_stages(parser, args, runs, assignments))
+    print_plan(stages, args.logdir)
+    rows = run_stages(parser, args, stages, assignments)
     table = markdown_table(rows)
     write_text_atomically(out_dir / "comparison.md", table + "\n")
     write_json_atomically(out_dir / "comparison.json", rows)

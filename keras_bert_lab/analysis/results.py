@@ -57,6 +57,15 @@ def comparison_rows(results):
     return rows
 
 
+def skipped_row(model, experiment, reason):
+    """The row of a stage that did not run: its model, and why in the command's column."""
+    return {key: None for key, _ in COLUMNS} | {
+        "model": model,
+        "experiment": experiment,
+        "command": f"skipped: {reason}",
+    }
+
+
 def _cell(value):
     if value is None:
         return "—"

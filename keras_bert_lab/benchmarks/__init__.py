@@ -13,6 +13,9 @@ Sections, one module each:
   with the same heads, with and without XLA; their analytic FLOPs (`flops`)
   over the measured fp32 matmul throughput give the hardware utilisation;
   our `Dropout` against `keras.layers.Dropout`.
+- `precision`: the pre-training step in `mixed_bfloat16` against float32,
+  ours and keras-hub's, with and without XLA; utilisation against the
+  measured matmul throughput of each step's own dtype.
 - `decoding`: greedy and beam search of `Translator`, cached and uncached,
   against the same encoder-decoder from `keras_hub.layers` decoded with
   `keras_hub.samplers.GreedySampler`.
@@ -20,7 +23,7 @@ Sections, one module each:
   (`synthetic`), against the examples/s the BERT step consumes, and the
   padded-token fraction with and without bucketing.
 - `lstm`: `build_lstm_classifier` against the same network from stock
-  Keras layers.
+  Keras layers, and in `mixed_bfloat16`.
 
 `memory` measures the peak memory of each section and of each BERT
 configuration trained alone in a fresh process; `profile` traces the BERT

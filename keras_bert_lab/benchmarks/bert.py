@@ -31,6 +31,7 @@ from keras_bert_lab.benchmarks.flops import (
 )
 from keras_bert_lab.benchmarks.harness import (
     alternate,
+    dtype_policy,
     jit_key,
     make_train_step,
     median_rate,
@@ -163,11 +164,15 @@ def _build_keras_hub_bert(config, task, backbone):
     return keras.Model(inputs, outputs, name=f"keras_hub_bert_{task}")
 
 
-def build_trainee(config, family, task):
+def build_trainee(config, family, task, precision="float32"):
     """`build_bert` with the step's AdamW optimizer, from `config.seed`:
-    what every timed, profiled or memory-measured BERT step trains."""
+    what every timed, profiled or memory-measured BERT step trains.
+
+    `precision` is the Keras dtype policy the model is built under
+    (`"float32"`, `"mixed_bfloat16"`): float32 weights either way."""
     keras.utils.set_random_seed(config.seed)
-    model = build_bert(config, family, task)
+    with dtype_policy(precision):
+        model = build_bert(config, family, task)
     optimizer = keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay)
     return model, optimizer
 
@@ -191,11 +196,11 @@ def make_dropout(layer, shape, jit_compile):
     return lambda: forward_backward()[0, 0, 0, 0].numpy()
 
 
-def make_matmul(size, jit_compile):
-    """A `run()` doing one fp32 `[size, size] @ [size, size]` product;
+def make_matmul(size, jit_compile, dtype=tf.float32):
+    """A `run()` doing one `[size, size] @ [size, size]` product in `dtype`;
     `2 · size³` FLOPs."""
-    a = tf.random.stateless_normal([size, size], seed=[1, 2])
-    b = tf.random.stateless_normal([size, size], seed=[3, 4])
+    a = tf.cast(tf.random.stateless_normal([size, size], seed=[1, 2]), dtype)
+    b = tf.cast(tf.random.stateless_normal([size, size], seed=[3, 4]), dtype)
     matmul = tf.function(tf.matmul, jit_compile=jit_compile)
     # One element read outside the function, so that no compiler can
     # shrink the product to the element read.
@@ -257,7 +262,9 @@ def benchmark_bert(config):
     seconds = alternate(contenders, config.repetitions, warmup=config.warmup_steps)
     traces = {name: step.experimental_get_tracing_count() for name, step in steps.items()}
 
-    matmul, peak_per_round = _matmul_results(config.matmul_size, seconds)
+    matmul, peak_per_round = matmul_results(
+        config.matmul_size, seconds["matmul"], seconds["matmul_xla"]
+    )
     results = {
         "matmul": matmul,
         "flop_formula": FLOP_FORMULA,
@@ -273,18 +280,17 @@ def benchmark_bert(config):
     return results
 
 
-def _matmul_results(size, seconds):
-    """The matmul probes' FLOP/s, and the machine's fp32 matmul peak of
-    each round: the better of the two kernels."""
+def matmul_results(size, tf_seconds, xla_seconds):
+    """The matmul probes' FLOP/s from their round times (`make_matmul`
+    without and with XLA), and the machine's matmul peak of each round in
+    their dtype: the better of the two kernels."""
     flops = 2 * size**3
-    peak_per_round = [
-        max(flops / a, flops / b) for a, b in zip(seconds["matmul"], seconds["matmul_xla"])
-    ]
+    peak_per_round = [max(flops / a, flops / b) for a, b in zip(tf_seconds, xla_seconds)]
     results = {
         "size": size,
         "flops": flops,
-        "tf_matmul_flops_per_second": median_rate(seconds["matmul"], flops),
-        "xla_matmul_flops_per_second": median_rate(seconds["matmul_xla"], flops),
+        "tf_matmul_flops_per_second": median_rate(tf_seconds, flops),
+        "xla_matmul_flops_per_second": median_rate(xla_seconds, flops),
         "peak_flops_per_second": statistics.median(peak_per_round),
     }
     return results, peak_per_round
@@ -311,7 +317,7 @@ def _comparison(config, task, key, seconds, traces, peak_per_round):
     for family in FAMILIES:
         name = (task, family, key)
         flops = bert_training_flops(config, task, prune_last_layer=family == "ours")
-        entry[family] = _step_figures(config, flops, seconds[name], traces[name], peak_per_round)
+        entry[family] = step_figures(config, flops, seconds[name], traces[name], peak_per_round)
     ours, whole, hub = (
         seconds[(task, family, key)] for family in ("ours", "ours_whole_last_layer", "keras_hub")
     )
@@ -321,7 +327,7 @@ def _comparison(config, task, key, seconds, traces, peak_per_round):
     return entry
 
 
-def _step_figures(config, flops, times, traces, peak_per_round):
+def step_figures(config, flops, times, traces, peak_per_round):
     """Speeds and utilisation of one training step from its round times;
     `flops` is its `bert_training_flops`."""
     steps = config.steps_per_repetition

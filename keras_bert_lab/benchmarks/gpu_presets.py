@@ -66,7 +66,7 @@ def build(experiment, config):
     """`(model, optimizer, objective)` of `experiment` at the sizes of preset `config`, as its
     task builds them, under the current strategy's scope (the caller opens it)."""
     from keras_bert_lab.models.bert import BertClassifier, BertEncoder, BertPretrainer
-    from keras_bert_lab.models.lstm import build_lstm_classifier
+    from keras_bert_lab.models.lstm import lstm_classifier_from_preset
     from keras_bert_lab.models.word2vec import Word2Vec
     from keras_bert_lab.tasks.translation import build_translator, translation_objective
     from keras_bert_lab.training import objectives
@@ -74,15 +74,7 @@ def build(experiment, config):
 
     adam = keras.optimizers.Adam(config.learning_rate)
     if experiment == "imdb_lstm":
-        model = build_lstm_classifier(
-            config.vocabulary_size,
-            embedding_dim=config.embedding_dim,
-            lstm_units=config.lstm_units,
-            num_lstm_layers=config.num_lstm_layers,
-            embedding_dropout=config.embedding_dropout,
-            dropout=config.dropout,
-            pooling=config.pooling,
-        )
+        model = lstm_classifier_from_preset(config)
         return model, adam, objectives.classification
     if experiment == "word2vec_imdb":
         model = Word2Vec(config.vocabulary_size, config.embedding_dim, name="word2vec")

@@ -7,9 +7,11 @@ slow-down that hits one round (another job on the machine) hits both
 contenders of that round.
 """
 
+import contextlib
 import statistics
 import time
 
+import keras
 import tensorflow as tf
 
 from keras_bert_lab.training import objectives
@@ -51,6 +53,18 @@ def median_ratio(numerators, denominators):
 def median_rate(seconds, amount):
     """Median over the rounds of `amount / seconds` (e.g. tokens/s)."""
     return statistics.median(amount / s for s in seconds)
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Keras's global dtype policy set to `name` (`"mixed_bfloat16"`, ...) inside the
+    block, for the models built there; restored after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def jit_key(jit_compile):

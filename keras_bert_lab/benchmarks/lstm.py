@@ -1,5 +1,5 @@
 """The `lstm` section: one training step of `build_lstm_classifier` against
-the same network written here from stock Keras layers."""
+the same network written here from stock Keras layers, and ours in `mixed_bfloat16`."""
 
 import math
 import statistics
@@ -10,13 +10,14 @@ import tensorflow as tf
 
 from keras_bert_lab.benchmarks.harness import (
     alternate,
+    dtype_policy,
     make_train_step,
     median_rate,
     median_ratio,
     repeat_step,
 )
 from keras_bert_lab.benchmarks.synthetic import FIRST_REGULAR_ID
-from keras_bert_lab.models.lstm import build_lstm_classifier
+from keras_bert_lab.models.lstm import lstm_classifier_from_preset
 from keras_bert_lab.text.special_tokens import PAD_ID
 from keras_bert_lab.training import objectives
 
@@ -62,17 +63,11 @@ def benchmark_lstm(config):
     preset = config.lstm
     features, labels, lengths = _imdb_like_batch(preset, config.seed)
     models = {
-        "ours": build_lstm_classifier(
-            preset.vocabulary_size,
-            embedding_dim=preset.embedding_dim,
-            lstm_units=preset.lstm_units,
-            num_lstm_layers=preset.num_lstm_layers,
-            embedding_dropout=preset.embedding_dropout,
-            dropout=preset.dropout,
-            pooling=preset.pooling,
-        ),
+        "ours": lstm_classifier_from_preset(preset),
         "stock_keras": build_stock_lstm_classifier(preset),
     }
+    with dtype_policy("mixed_bfloat16"):
+        models["ours_mixed_bfloat16"] = lstm_classifier_from_preset(preset)
     steps = config.lstm_steps_per_repetition
     contenders = {}
     for name, model in models.items():
@@ -95,4 +90,7 @@ def benchmark_lstm(config):
             "round_seconds": times,
         }
     results["speedup_ours_over_stock_keras"] = median_ratio(seconds["stock_keras"], seconds["ours"])
+    results["speedup_bfloat16_over_float32"] = median_ratio(
+        seconds["ours"], seconds["ours_mixed_bfloat16"]
+    )
     return results

@@ -22,6 +22,7 @@ def markdown_report(results):
     """Ratios first, then absolute figures with the machine named."""
     rows = [
         _bert_rows(results.get("bert")),
+        _precision_rows(results.get("precision")),
         _decoding_rows(results.get("decoding")),
         _pipeline_rows(results.get("pipelines")),
         _lstm_rows(results.get("lstm")),
@@ -112,6 +113,49 @@ def _bert_family_row(task, family, key, figures):
     )
 
 
+# ---------------------------------------------------------------- precision
+
+_PRECISION_TARGETS = {
+    "ours_bfloat16_over_ours_float32": "≥ 1.6",
+    "ours_bfloat16_over_keras_hub_bfloat16": "≥ 1.3",
+    "ours_float32_over_keras_hub_float32": "≥ 1.3 (no_jit)",
+    "keras_hub_bfloat16_over_keras_hub_float32": "",
+}
+
+
+def _precision_rows(precision):
+    """The bfloat16 speed-ups (each jit mode, and each side at its faster one) and the
+    utilisation of every pre-training step against its own dtype's matmul peak."""
+    if not precision:
+        return [], []
+    ratios = []
+    for name, by_key in precision["speedups"].items():
+        values = ", ".join(f"{key} {_format(value)}×" for key, value in by_key.items())
+        ratios.append(
+            f"| BERT pretraining step, {name.replace('_', ' ')} | {values} | "
+            f"{_PRECISION_TARGETS[name]} |"
+        )
+    absolute = []
+    for family, by_precision in precision["pretraining"].items():
+        for policy, by_key in by_precision.items():
+            for key, figures in by_key.items():
+                target = "≥ 60%" if (family, policy) == ("ours", "mixed_bfloat16") else ""
+                ratios.append(
+                    f"| BERT pretraining utilisation, {family}, {policy}, {key} "
+                    f"(of its dtype's matmul peak) | "
+                    f"{_format(100 * figures['utilisation'], 0)}% | {target} |"
+                )
+                absolute.append(_bert_family_row(f"pretraining {policy}", family, key, figures))
+    for dtype, matmul in precision["matmul"].items():
+        absolute.append(
+            f"| {dtype} matmul {matmul['size']}² (peak of tf / XLA) | "
+            f"{_format(matmul['peak_flops_per_second'] / 1e9, 1)} GFLOP/s | "
+            f"tf {_format(matmul['tf_matmul_flops_per_second'] / 1e9, 1)}, "
+            f"XLA {_format(matmul['xla_matmul_flops_per_second'] / 1e9, 1)} |"
+        )
+    return ratios, absolute
+
+
 def _dropout_rows(dropout):
     shape = "×".join(str(n) for n in dropout["shape"])
     return [
@@ -197,11 +241,13 @@ def _lstm_rows(lstm):
         return [], []
     ratios = [
         f"| LSTM step: ours / stock Keras speed | "
-        f"{_format(lstm['speedup_ours_over_stock_keras'])}× | ≈ 1 |"
+        f"{_format(lstm['speedup_ours_over_stock_keras'])}× | ≈ 1 |",
+        f"| LSTM step: ours in mixed_bfloat16 / float32 speed | "
+        f"{_format(lstm['speedup_bfloat16_over_float32'])}× | |",
     ]
     absolute = [
         f"| LSTM step, {name} | {_format(lstm[name]['examples_per_second'], 1)} examples/s | |"
-        for name in ("ours", "stock_keras")
+        for name in ("ours", "stock_keras", "ours_mixed_bfloat16")
     ]
     return ratios, absolute
 

@@ -20,17 +20,19 @@ from keras_bert_lab.benchmarks.memory import (
     release_memory,
 )
 from keras_bert_lab.benchmarks.pipelines import benchmark_pipelines, compare_with_consumption
+from keras_bert_lab.benchmarks.precision import benchmark_precision
 from keras_bert_lab.benchmarks.profile import profile_bert
 from keras_bert_lab.utils import machine_description
 
-SECTIONS = ("bert", "decoding", "pipelines", "lstm")
+SECTIONS = ("bert", "precision", "decoding", "pipelines", "lstm")
 SECTION_FUNCTIONS = {
     "bert": benchmark_bert,
     "decoding": benchmark_decoding,
     "pipelines": benchmark_pipelines,
     "lstm": benchmark_lstm,
+    "precision": benchmark_precision,
 }
-RUN_ORDER = ("pipelines", "lstm", "decoding", "bert")
+RUN_ORDER = ("pipelines", "lstm", "decoding", "bert", "precision")
 METHOD = {
     "training_step": "tf.function (jit_compile as stated) doing "
     "GradientTape forward+backward and AdamW optimizer.apply on one "

@@ -87,6 +87,20 @@ class ImdbData:
     stats: ImdbStats
 
 
+def unlabelled_texts(data):
+    """The text a model may learn from without labels (pre-training, word vectors):
+    `data.unsup + data.train.texts`, less every text that is also a validation or test review
+    (the release repeats 266 test reviews verbatim in `train/unsup` and 123 in `train`).
+
+    Returns:
+        `(texts, removed)`: the texts in that order, and how many were left out.
+    """
+    held_out = set(data.validation.texts) | set(data.test.texts)
+    texts = list(data.unsup) + list(data.train.texts)
+    kept = [text for text in texts if text not in held_out]
+    return kept, len(texts) - len(kept)
+
+
 def load_imdb(
     data_dir: str | os.PathLike | None = None,
     *,

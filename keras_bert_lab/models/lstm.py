@@ -74,3 +74,23 @@ def build_lstm_classifier(
     x = keras.layers.Dropout(dropout, name="output_dropout")(x)
     logits = keras.layers.Dense(num_classes, name="logits", dtype="float32")(x)
     return keras.Model({"token_ids": token_ids}, logits, name=name)
+
+
+PRESET_ARGUMENTS = (
+    "vocabulary_size",
+    "embedding_dim",
+    "lstm_units",
+    "num_lstm_layers",
+    "embedding_dropout",
+    "dropout",
+    "pooling",
+)
+"""The arguments of `build_lstm_classifier` an `ImdbLstmPreset` has fields for."""
+
+
+def lstm_classifier_from_preset(preset, **arguments):
+    """`build_lstm_classifier` with the `PRESET_ARGUMENTS` of `preset` (an
+    `ImdbLstmPreset`); `arguments` add to them or replace them."""
+    return build_lstm_classifier(
+        **{name: getattr(preset, name) for name in PRESET_ARGUMENTS} | arguments
+    )

@@ -2,7 +2,14 @@
 
 import dataclasses
 
-from keras_bert_lab.presets.fields import CheckedPreset, at_least_zero, one_of, positive, rate
+from keras_bert_lab.presets.fields import (
+    PRECISIONS,
+    CheckedPreset,
+    at_least_zero,
+    one_of,
+    positive,
+    rate,
+)
 from keras_bert_lab.presets.imdb import SMOKE_REVIEWS_PER_SPLIT
 
 BERT_CONFIGS = {
@@ -19,11 +26,10 @@ BERT_CONFIGS = {
 class BertPretrainPreset(CheckedPreset):
     """BERT pre-training (MLM + NSP) on IMDB unlabelled + train reviews.
 
-    The `cpu` preset is BERT-tiny (2 layers, hidden 128) at 128 tokens: on
-    2 cores, BERT-mini (4 layers, hidden 256) takes about 1.6 s a step of
-    32 sequences, too slow to see enough text within the hour; tiny takes
-    about 0.17 s, so 16,000 steps (512,000 sequences, about two passes
-    over the 240,000 examples) take about 45 minutes. `steps_per_epoch` ×
+    The `cpu` preset is BERT-tiny (2 layers, hidden 128) at 128 tokens, sized so that
+    16,000 steps (512,000 sequences, about two passes over the 240,000 examples) train
+    within the hour on 2 cores, where a larger encoder sees too little text in that time
+    (the README's Performance section has the measured speeds). `steps_per_epoch` ×
     `epochs` caps the run (an "epoch" is then a slice of the stream of
     examples, for validation and logging).
     `sequence_length` is also the encoder's number of positions, so
@@ -45,6 +51,7 @@ class BertPretrainPreset(CheckedPreset):
     validation_fraction: float = rate(0.02)
     max_documents: int | None = positive(None)
     max_per_split: int | None = positive(None)
+    precision: str = one_of("float32", PRECISIONS)
 
 
 BERT_PRETRAIN_PRESETS = {
@@ -99,6 +106,7 @@ class BertImdbPreset(CheckedPreset):
     dropout: float = rate(0.1)
     max_train_examples: int | None = positive(None)
     max_per_split: int | None = positive(None)
+    precision: str = one_of("float32", PRECISIONS)
 
 
 BERT_IMDB_PRESETS = {

@@ -45,6 +45,10 @@ def rate(default):
     return dataclasses.field(default=default, metadata={_CHECK: ("rate",)})
 
 
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+"""The Keras dtype policies a run trains under (`--precision`, a preset's `precision`)."""
+
+
 def one_of(default, choices):
     """A field that is one of `choices` (any iterable of values, e.g. a dict's keys)."""
     return dataclasses.field(default=default, metadata={_CHECK: ("one_of", tuple(choices))})

@@ -2,7 +2,14 @@
 
 import dataclasses
 
-from keras_bert_lab.presets.fields import CheckedPreset, at_least_zero, positive, rate
+from keras_bert_lab.presets.fields import (
+    PRECISIONS,
+    CheckedPreset,
+    at_least_zero,
+    one_of,
+    positive,
+    rate,
+)
 
 # Reviews kept per split (train, validation, test, unlabelled) by the smoke presets: enough
 # for every stage to run on the real archive within seconds.
@@ -31,6 +38,7 @@ class ImdbLstmPreset(CheckedPreset):
     learning_rate: float = positive(1e-3)
     max_train_examples: int | None = positive(None)
     max_per_split: int | None = positive(None)
+    precision: str = one_of("float32", PRECISIONS)
 
 
 IMDB_LSTM_PRESETS = {
@@ -77,6 +85,7 @@ class Word2VecPreset(CheckedPreset):
     shuffle_texts: int = positive(64)
     max_texts: int | None = positive(None)
     max_per_split: int | None = positive(None)
+    precision: str = one_of("float32", PRECISIONS)
 
 
 WORD2VEC_IMDB_PRESETS = {
@@ -123,6 +132,7 @@ class ImdbNgramsPreset(CheckedPreset):
     learning_rate: float = positive(3e-3)
     max_train_examples: int | None = positive(None)
     max_per_split: int | None = positive(None)
+    precision: str = one_of("float32", PRECISIONS)
 
 
 IMDB_NGRAMS_PRESETS = {

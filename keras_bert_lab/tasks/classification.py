@@ -9,7 +9,7 @@ from keras_bert_lab.data.pipelines import classification_dataset, string_classif
 from keras_bert_lab.export.raw_text import predict_texts, raw_text_classifier
 from keras_bert_lab.export.saved_model import export_serving_signature
 from keras_bert_lab.models.bert import BertClassifier
-from keras_bert_lab.models.lstm import build_lstm_classifier
+from keras_bert_lab.models.lstm import lstm_classifier_from_preset
 from keras_bert_lab.models.ngrams import build_ngram_classifier
 from keras_bert_lab.tasks.workflow import run_task, task_trainer
 from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary
@@ -213,14 +213,10 @@ def train_lstm_classifier(run, data, word2vec=None, freeze_embeddings=False):
         vocabulary_size, embedding_dim = vectors.shape
         initializer = keras.initializers.Constant(vectors)
     with run.strategy.scope():
-        classifier = build_lstm_classifier(
-            vocabulary_size,
+        classifier = lstm_classifier_from_preset(
+            config,
+            vocabulary_size=vocabulary_size,
             embedding_dim=embedding_dim,
-            lstm_units=config.lstm_units,
-            num_lstm_layers=config.num_lstm_layers,
-            embedding_dropout=config.embedding_dropout,
-            dropout=config.dropout,
-            pooling=config.pooling,
             embeddings_initializer=initializer,
             trainable_embeddings=not freeze_embeddings,
         )

@@ -15,12 +15,12 @@ import json
 import math
 from pathlib import Path
 
-from keras_bert_lab.presets.fields import PresetError, field_types, type_phrase
+from keras_bert_lab.presets.fields import PRECISIONS, PresetError, field_types, type_phrase
 from keras_bert_lab.training import strategy as strategies
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Flags of `add_schedule_flags` that override the preset field of the same name.
-SCHEDULE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "learning_rate")
+OVERRIDE_FLAGS = ("epochs", "steps_per_epoch", "batch_size", "learning_rate", "precision")
+"""The flags that override the preset field of the same name when given."""
 
 
 # ------------------------------------------------------------------ value types
@@ -193,7 +193,12 @@ def add_distribution_flags(parser):
         default=None,
         help="split the CPU into N logical devices (to try --strategy=mirrored without GPUs)",
     )
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help="the Keras dtype policy of the training; default: the preset's `precision`",
+    )
     parser.add_argument(
         "--jit-compile", action="store_true", help="compile the training step with XLA"
     )
@@ -252,7 +257,7 @@ def set_value(field, text):
 
 
 def overrides(preset, args):
-    """`{field: value}` of the schedule flags and `--set` assignments of `args` for `preset`.
+    """`{field: value}` of the `OVERRIDE_FLAGS` and `--set` assignments of `args` for `preset`.
 
     Raises:
         ValueError: a `--set` names no field of `preset` or gives a value of the wrong type;
@@ -261,7 +266,7 @@ def overrides(preset, args):
     fields = {field.name: field for field in dataclasses.fields(preset)}
     changes = {
         flag: getattr(args, flag)
-        for flag in SCHEDULE_FIELDS
+        for flag in OVERRIDE_FLAGS
         if getattr(args, flag, None) is not None and flag in fields
     }
     for assignment in args.set:

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from keras_bert_lab.data.bert_pretraining import make_pretraining_examples
+from keras_bert_lab.data.imdb import unlabelled_texts
 from keras_bert_lab.data.pipelines import pretraining_dataset
 from keras_bert_lab.models.bert import BertEncoder, BertPretrainer, extend_positions
 from keras_bert_lab.tasks.workflow import run_task, task_trainer
@@ -71,13 +72,15 @@ def load_pretrained_encoder(run_dir):
 
 
 def pretraining_documents(run, data):
-    """`{"train": documents, "validation": documents}`: IMDB's unlabelled then training
-    reviews (at most `config.max_documents`), split with the run's seed."""
+    """`({"train": documents, "validation": documents}, removed)`: IMDB's unlabelled then
+    training reviews less the held-out ones (`data.imdb.unlabelled_texts`; `removed` of
+    them), at most `config.max_documents`, split with the run's seed."""
     config = run.config
-    documents = list(data.unsup) + list(data.train.texts)
+    documents, removed = unlabelled_texts(data)
     if config.max_documents:
         documents = documents[: config.max_documents]
-    return dict(zip(SPLITS, split_documents(documents, config.validation_fraction, run.args.seed)))
+    splits = split_documents(documents, config.validation_fraction, run.args.seed)
+    return dict(zip(SPLITS, splits)), removed
 
 
 def examples_cache_path(cache_dir, split, documents, vocabulary, sequence_length, seed):
@@ -181,7 +184,7 @@ def pretrain_bert(run, data, init_from=None):
     the earlier run's seed to keep its validation reviews held out.
     """
     config = run.config
-    documents = pretraining_documents(run, data)
+    documents, removed = pretraining_documents(run, data)
     if init_from is None:
         initial_encoder = None
         vocabulary = train_wordpiece_vocabulary(
@@ -193,9 +196,11 @@ def pretrain_bert(run, data, init_from=None):
     else:
         initial_encoder, vocabulary = load_pretrained_encoder(init_from)
     examples = pretraining_examples(run, documents, vocabulary)
-    counts = {f"{split}_examples": len(examples[split]["nsp_labels"]) for split in SPLITS} | {
-        f"{split}_documents": len(documents[split]) for split in SPLITS
-    }
+    counts = (
+        {f"{split}_examples": len(examples[split]["nsp_labels"]) for split in SPLITS}
+        | {f"{split}_documents": len(documents[split]) for split in SPLITS}
+        | {"held_out_reviews_removed": removed}
+    )
 
     def dataset(split, shuffle):
         return pretraining_dataset(
@@ -229,5 +234,8 @@ def pretrain_bert(run, data, init_from=None):
         check_reloaded=check_reloaded,
     )
     metrics = {f"validation_{name}": value for name, value in outcome.validation.items()}
-    metrics |= outcome.training | {"train_examples": counts["train_examples"]}
+    metrics |= outcome.training | {
+        "train_examples": counts["train_examples"],
+        "held_out_reviews_removed": removed,
+    }
     return metrics, outcome.history

@@ -54,7 +54,7 @@ HEADLINE_METRICS = (
     ("train_accuracy", "skip-gram accuracy (training)", True),
 )
 # Flags that change how a run goes, not what it computes: a finished run's results stand
-# whatever they are now. The schedule flags and `--set` are compared through the config.
+# whatever they are now. `flags.OVERRIDE_FLAGS` and `--set` are compared through the config.
 OPERATIONAL_FLAGS = {
     "batch_size",
     "checkpoint_every",
@@ -65,6 +65,7 @@ OPERATIONAL_FLAGS = {
     "jit_compile",
     "learning_rate",
     "logdir",
+    "precision",
     "preset",
     "quiet",
     "run_name",
@@ -234,7 +235,7 @@ class Run(RunFolder):
         if args.force and strategies.is_chief(strategy):
             remove_directory(run_dir)
         keras.utils.set_random_seed(args.seed)
-        keras.config.set_dtype_policy(args.precision)
+        keras.config.set_dtype_policy(config.precision)
         run = cls(
             experiment=experiment,
             args=args,
@@ -281,7 +282,7 @@ class Run(RunFolder):
 
     def optimizer(self, optimizer):
         """`optimizer`, wrapped for loss scaling under `mixed_float16`."""
-        if self.args.precision == "mixed_float16":
+        if self.config.precision == "mixed_float16":
             return keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer
 
@@ -299,7 +300,6 @@ class Run(RunFolder):
             "replicas": self.replicas,
             "global_batch_size": self.global_batch_size,
             "learning_rate": self.learning_rate,
-            "precision": self.args.precision,
             "jit_compile": self.args.jit_compile,
             "seed": self.args.seed,
         }

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from keras_bert_lab.data import skipgrams
+from keras_bert_lab.data.imdb import unlabelled_texts
 from keras_bert_lab.models.word2vec import Word2Vec
 from keras_bert_lab.tasks.workflow import run_task, task_trainer
 from keras_bert_lab.text.special_tokens import RESERVED_TOKENS
@@ -95,16 +96,17 @@ def skipgram_pairs(run, texts, vocabulary):
 
 def train_word2vec(run, data):
     """Learns a word vocabulary and trains `Word2Vec` as configured by `run.config` on
-    `data.train.texts + data.unsup` (at most `config.max_texts`; never the validation or
-    test reviews: the vectors may initialise the classifiers); saves the table and its
-    vocabulary in the run folder.
+    `data.imdb.unlabelled_texts` (at most `config.max_texts`; never a validation or test
+    review: the vectors may initialise the classifiers); saves the table and its vocabulary
+    in the run folder.
 
     Returns:
         `(metrics, history, nearest)`: the metrics dict, the per-epoch history, and the
         nearest words of `QUERY_WORDS` (`nearest_words`).
     """
     config = run.config
-    texts = (data.train.texts + data.unsup)[: config.max_texts]
+    texts, removed = unlabelled_texts(data)
+    texts = texts[: config.max_texts]
     vocabulary = train_word_vocabulary(
         texts,
         config.vocabulary_size,
@@ -130,6 +132,7 @@ def train_word2vec(run, data):
         "pairs_per_epoch": pairs_per_epoch,
         "training_tokens": training_tokens,
         "texts": len(texts),
+        "held_out_reviews_removed": removed,
     }
     nearest = nearest_words(word_vectors(model), vocabulary, QUERY_WORDS)
     return metrics | outcome.training, history, nearest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -166,3 +167,17 @@ def test_max_per_split_caps_every_split_and_keeps_both_labels(imdb_data_dir):
     assert capped.unsup == full.unsup[:4]
     with pytest.raises(ValueError, match="max_per_split"):
         load_imdb(imdb_data_dir, max_per_split=0)
+
+
+def test_unlabelled_texts_leave_out_every_validation_and_test_review(imdb_data_dir):
+    data = load_imdb(imdb_data_dir, validation_fraction=0.2, seed=0)
+    test_review, validation_review = data.test.texts[0], data.validation.texts[0]
+    planted = dataclasses.replace(
+        data,
+        unsup=[*data.unsup, test_review, validation_review],
+        train=dataclasses.replace(data.train, texts=[*data.train.texts, test_review]),
+    )
+    texts, removed = imdb.unlabelled_texts(planted)
+    assert removed == 3
+    assert test_review not in texts and validation_review not in texts
+    assert texts == list(data.unsup) + list(data.train.texts)

@@ -10,54 +10,82 @@ import pytest
 import tensorflow as tf
 
 from experiments import compare_imdb, results_table
+from keras_bert_lab.tasks import study
 from tests.experiments import cluster
 
 
-def test_smoke_comparison_of_every_model(tiny_imdb_dir, tmp_path, capsys):
-    rows = compare_imdb.main(
-        [
-            "--preset",
-            "smoke",
-            "--data-dir",
-            str(tiny_imdb_dir),
-            "--logdir",
-            str(tmp_path),
-            "--with-word2vec",
-            "--quiet",
-            "--epochs",
-            "1",
-            "--seed",
-            "7",
-            "--set",
-            "sequence_length=24",
-        ]
-    )
-    commands = [line for line in capsys.readouterr().out.splitlines() if line.startswith("$ ")]
-    assert len(commands) == 7
+def smoke_study(tiny_imdb_dir, tmp_path, *extra):
+    argv = ["--preset", "smoke", "--data-dir", str(tiny_imdb_dir), "--logdir", str(tmp_path)]
+    return compare_imdb.main([*argv, "--quiet", *extra])
+
+
+def test_the_smoke_study_runs_every_stage_then_reuses_them(
+    tiny_imdb_dir, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr(study, "minilm_folder", lambda: None)  # As where it is not installed.
+    rows = smoke_study(tiny_imdb_dir, tmp_path, "--epochs", "1", "--seed", "7")
+    out = capsys.readouterr().out
+    commands = [line for line in out.splitlines() if line.startswith("$ ")]
+    assert len(commands) == 9
     assert all(line.startswith("$ python -m experiments.") for line in commands)
-    assert "--epochs 1 --seed 7" not in commands[4]  # Flags go in the parser's order:
-    assert "--seed 7" in commands[4] and "--epochs 1" in commands[4]
-    assert "sequence_length" not in commands[4]  # word2vec_imdb has no such field.
-    for experiment, run_name in (("imdb_lstm", "smoke"), ("bert_pretrain", "smoke")):
-        results = json.loads((tmp_path / experiment / run_name / "results.json").read_text())
-        assert results["config"]["epochs"] == 1 and results["config"]["sequence_length"] == 24
-        assert results["hparams"]["seed"] == 7
+    assert "--seed 7" in commands[1] and "--epochs 1" in commands[1]
+    assert "sequence_length" not in commands[1]  # word2vec_imdb has no such field.
+    assert "  10. bert_real_checkpoint: " in out and "(skipped: no real checkpoint" in out
+    config = json.loads((tmp_path / "bert_pretrain/smoke-48/results.json").read_text())["config"]
+    assert (config["sequence_length"], config["max_predictions"]) == (48, 7)  # The recipe's.
+    results = json.loads((tmp_path / "bert_imdb/smoke-pretrained/results.json").read_text())
+    assert (results["config"]["sequence_length"], results["config"]["tail_length"]) == (48, 16)
+    assert results["config"]["epochs"] == 1 and results["hparams"]["seed"] == 7
     assert [row["experiment"] for row in rows] == [
+        "imdb_ngrams",
+        "imdb_lstm",
+        "imdb_lstm",
         "imdb_lstm",
         "bert_imdb",
         "bert_imdb",
-        "imdb_lstm",
-        "imdb_lstm",
+        "bert_imdb",
     ]
-    assert [row["model"] for row in rows][3:] == [
-        "BiLSTM + word2vec (fine-tuned)",
-        "BiLSTM + word2vec (frozen)",
-    ]
-    assert all(row["strategy"] == "default × 1" for row in rows)
-    assert all(0 <= row["test_accuracy"] <= 1 for row in rows)
+    assert rows[-1]["command"].startswith("skipped: no real checkpoint: give --init-from")
+    assert rows[-1]["test_accuracy"] is None
+    assert all(0 <= row["test_accuracy"] <= 1 for row in rows[:-1])
     table = (tmp_path / "compare_imdb" / "smoke" / "comparison.md").read_text()
-    assert "from scratch" in table and "pre-trained" in table
+    assert "from scratch" in table and "pre-trained" in table and "skipped: " in table
     assert json.loads((tmp_path / "compare_imdb/smoke/comparison.json").read_text()) == rows
+
+    files = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*") if path.is_file()}
+    again = smoke_study(tiny_imdb_dir, tmp_path, "--epochs", "1", "--seed", "7")
+    out = capsys.readouterr().out
+    assert again == rows
+    assert out.count(" is finished") == 9  # Each stage printed its results, trained nothing.
+    changed = [
+        path
+        for path, stamp in files.items()
+        if path.stat().st_mtime_ns != stamp and "compare_imdb" not in path.parts
+    ]
+    assert not changed
+
+
+def test_the_user_overrides_the_recipe_and_stages_bring_what_they_need(
+    tiny_imdb_dir, tmp_path, capsys
+):
+    smoke_study(
+        tiny_imdb_dir,
+        tmp_path,
+        "--stages",
+        "lstm_word2vec",
+        "--epochs",
+        "1",
+        "--set",
+        "tail_length=4",
+    )
+    out = capsys.readouterr().out
+    assert "compare_imdb: 2 stages" in out
+    assert sorted(path.parent.name for path in tmp_path.glob("*/*/results.json")) == [
+        "smoke",
+        "smoke-word2vec",
+    ]
+    results = json.loads((tmp_path / "imdb_lstm/smoke-word2vec/results.json").read_text())
+    assert results["config"]["tail_length"] == 4
 
 
 def test_readme_table_is_generated_from_results_files(tmp_path):
@@ -118,7 +146,7 @@ def children(pid):
 
 def test_a_signal_reaches_the_running_stage_and_leaves_no_orphan(tiny_imdb_dir, tmp_path):
     args = ["--preset", "smoke", "--data-dir", str(tiny_imdb_dir), "--logdir", str(tmp_path)]
-    args += ["--quiet", "--epochs", "60", "--checkpoint-every", "4"]
+    args += ["--quiet", "--stages", "lstm", "--epochs", "60", "--checkpoint-every", "4"]
     checkpoints = tmp_path / "imdb_lstm" / "smoke" / "checkpoints"
     log = tmp_path / "compare.log"
     parent = cluster.start("compare_imdb", args, log)
@@ -144,11 +172,26 @@ def test_a_signal_reaches_the_running_stage_and_leaves_no_orphan(tiny_imdb_dir, 
 
 def test_a_set_no_stage_takes_is_a_flag_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        compare_imdb.main(["--logdir", str(tmp_path), "--set", "window_size=3"])
+        compare_imdb.main(["--logdir", str(tmp_path), "--set", "no_such_field=3"])
     assert exit_info.value.code == 2
-    assert "--set 'window_size=3': no stage" in capsys.readouterr().err
+    assert "--set 'no_such_field=3': no stage" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         compare_imdb.main(["--logdir", str(tmp_path), "--set", "dropout=2"])
     error = capsys.readouterr().err
-    assert "imdb_lstm, preset cpu: dropout must be a number in [0, 1], got 2.0" in error
+    assert "ngrams (imdb_ngrams), preset cpu: dropout must be a number in [0, 1], got 2.0" in error
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--stages", "lstm,bert"], "--stages lstm,bert: no stage bert; the stages are ngrams, "),
+        (["--init-from", "no/such/folder"], "--init-from no/such/folder: no such folder"),
+    ],
+)
+def test_bad_stages_and_checkpoints_are_flag_errors(tmp_path, capsys, flags, message):
+    with pytest.raises(SystemExit) as exit_info:
+        compare_imdb.main(["--logdir", str(tmp_path), *flags])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
     assert not list(tmp_path.iterdir())

@@ -55,6 +55,6 @@ def test_the_comparisons_set_example_is_accepted(capsys):
     (example,) = re.findall(r"e\.g\. --set (\S+)\)?", text)
     parser = compare_imdb.build_parser()
     args = parser.parse_args(["--set", example.rstrip(")")])
-    runs = compare_imdb.planned_runs(args)
-    taken = compare_imdb.stage_assignments(parser, args, dict.fromkeys(e for e, _, _ in runs))
+    stages = compare_imdb.planned_stages(parser, args)
+    taken = compare_imdb.stage_assignments(parser, args, stages)
     assert any(taken.values())

@@ -4,6 +4,7 @@ finished run is recognised, and started again prints its results without writing
 import dataclasses
 import json
 
+import keras
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
@@ -18,6 +19,7 @@ class Preset:
     learning_rate: float = 1e-3
     steps_per_epoch: int | None = None
     units: int = 8
+    precision: str = "float32"
 
 
 PRESETS = {"smoke": Preset(), "cpu": Preset(epochs=5)}
@@ -52,10 +54,7 @@ def test_results_json(tmp_path, capsys):
         "model",
     }
     assert results["config"] == dataclasses.asdict(Preset())
-    assert results["arguments"] == {"global_batch_size": None, "lr_scaling": "sqrt"} | {
-        "precision": "float32",
-        "seed": 1337,
-    }
+    assert results["arguments"] == {"global_batch_size": None, "lr_scaling": "sqrt", "seed": 1337}
     assert results["command"].startswith("python -m experiments.exp --checkpoint-every=200 ")
     assert "--quiet" in results["command"].split()
     out = capsys.readouterr().out
@@ -99,6 +98,20 @@ def test_a_finished_run_starts_again_as_a_message_and_status_0(tmp_path, capsys)
     (run.run_dir / "checkpoints").mkdir()
     forced = start(tmp_path, "--force")
     assert forced.run_dir == run.run_dir and not run.run_dir.exists()
+
+
+def test_the_preset_chooses_the_precision_and_the_flag_overrides_it(tmp_path):
+    presets = {"smoke": Preset(precision="mixed_bfloat16")}
+    parser = experiment_parser("test", presets)
+    try:
+        argv = ["--preset", "smoke", "--logdir", str(tmp_path), "--quiet"]
+        run = Run.start("exp", parser, presets, argv)
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+        assert run.hparams()["preset.precision"] == "mixed_bfloat16"
+        run = Run.start("exp", parser, presets, [*argv, "--precision", "float32"])
+        assert run.config.precision == keras.config.dtype_policy().name == "float32"
+    finally:
+        keras.config.set_dtype_policy("float32")
 
 
 def test_hparams_leave_out_metrics_that_are_not_numbers(tmp_path):

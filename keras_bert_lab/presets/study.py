@@ -1,0 +1,70 @@
+"""The recipe of the IMDB study (`experiments.compare_imdb`): what its stages change in
+the presets of the experiments they run, preset by preset."""
+
+import dataclasses
+
+from keras_bert_lab.presets.fields import CheckedPreset, at_least_zero, positive
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainingPhase(CheckedPreset):
+    """One phase of BERT pre-training: a `bert_pretrain` run at `sequence_length` tokens
+    (`max_predictions` masked), started from the phase before it (if any). The schedule
+    fields left None are the `bert_pretrain` preset's."""
+
+    sequence_length: int = positive(128)
+    max_predictions: int = positive(20)
+    epochs: int | None = positive(None)
+    steps_per_epoch: int | None = positive(None)
+    learning_rate: float | None = positive(None)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImdbStudyPreset(CheckedPreset):
+    """What `compare_imdb` runs beyond each experiment's own preset of the same name.
+
+    `pretraining_phases` are run in turn (BERT's recipe: most steps at 128 tokens, then a
+    few at 512; here at most 256, for the time). Every BERT classifier reads
+    `sequence_length` tokens of a review, its first ones and its last `tail_length`. The
+    real checkpoint (`--init-from`, or the MiniLM-L6 package when it is installed) is
+    fine-tuned for `real_checkpoint_epochs` at `real_checkpoint_learning_rate`, the range of
+    published BERT fine-tuning (2e-5 to 5e-5, with the preset's warm-up and linear decay).
+    """
+
+    pretraining_phases: tuple[PretrainingPhase, ...] = (
+        PretrainingPhase(),
+        PretrainingPhase(
+            sequence_length=256,
+            max_predictions=40,
+            epochs=4,
+            steps_per_epoch=1000,
+            learning_rate=5e-4,
+        ),
+    )
+    sequence_length: int = positive(256)
+    tail_length: int = at_least_zero(192)
+    real_checkpoint_epochs: int = positive(1)
+    real_checkpoint_learning_rate: float = positive(5e-5)
+
+
+IMDB_STUDY_PRESETS = {
+    "smoke": ImdbStudyPreset(
+        pretraining_phases=(
+            PretrainingPhase(sequence_length=32, max_predictions=5),
+            PretrainingPhase(sequence_length=48, max_predictions=7, epochs=1),
+        ),
+        sequence_length=48,
+        tail_length=16,
+    ),
+    "cpu": ImdbStudyPreset(),
+    "gpu": ImdbStudyPreset(
+        pretraining_phases=(
+            PretrainingPhase(sequence_length=128, max_predictions=20),
+            PretrainingPhase(sequence_length=512, max_predictions=77, epochs=2),
+        ),
+        sequence_length=512,
+        tail_length=384,
+        real_checkpoint_epochs=2,
+        real_checkpoint_learning_rate=3e-5,
+    ),
+}
