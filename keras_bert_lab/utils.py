@@ -201,6 +201,23 @@ def _cpu_model():
     return platform.processor() or platform.machine()
 
 
+MATMUL_FEATURES = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
+"""The CPU instruction sets that decide how fast float32 and bfloat16 matrix products run."""
+
+
+def _cpu_features():
+    """The `MATMUL_FEATURES` this CPU reports in `/proc/cpuinfo` (empty where unreadable)."""
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return [feature for feature in MATMUL_FEATURES if feature in flags]
+    except OSError:
+        pass
+    return []
+
+
 def machine_description():
     """CPU, accelerators, load and library versions: what measured figures depend on."""
     try:
@@ -209,6 +226,7 @@ def machine_description():
         usable = os.cpu_count()
     return {
         "cpu_model": _cpu_model(),
+        "cpu_features": _cpu_features(),
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable,
         "accelerators": [

@@ -1,6 +1,7 @@
 """Atomic writes: a failed or disk-full write leaves the previous file intact."""
 
 import errno
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -99,3 +100,16 @@ def test_progress_prints_a_line_every_so_often():
         "test scoring: 600/1,000 (60%), 60 s",
         "test scoring: 900/1,000 (90%), 90 s",
     ]
+
+
+def test_the_machine_description_names_the_cpus_matmul_instruction_sets():
+    features = utils.machine_description()["cpu_features"]
+    assert set(features) <= set(utils.MATMUL_FEATURES)
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        flags = set(
+            next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags"))
+            .split(":", 1)[1]
+            .split()
+        )
+        assert features == [feature for feature in utils.MATMUL_FEATURES if feature in flags]

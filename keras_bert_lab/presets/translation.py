@@ -37,9 +37,9 @@ class TranslateFrEnPreset(CheckedPreset):
     loosely-equal twin in training (the default), or `"source"`, by exact French sentence
     (`data.fra_eng`).
 
-    The defaults are the `cpu` preset's sizes, to train in about an hour on a 2-core CPU
-    with AVX-512 BF16; that preset trains in `mixed_bfloat16` (the README's Performance
-    section has the measured speeds).
+    The defaults are the `cpu` preset, sized to train in about an hour on a 2-core CPU
+    (the README's Performance section has the measured speeds; `--precision
+    mixed_bfloat16` where the CPU has AVX-512 BF16).
     """
 
     source_vocabulary_size: int = positive(8000)
@@ -111,7 +111,7 @@ TRANSLATE_FR_EN_PRESETS = {
         tensorboard_examples=2,
         max_per_split=300,
     ),
-    "cpu": TranslateFrEnPreset(precision="mixed_bfloat16"),
+    "cpu": TranslateFrEnPreset(),
     # The base model of the paper (6+6 layers, d_model 512, d_ff 2048,
     # 8 heads, dropout and label smoothing 0.1, 4000 warm-up steps).
     "gpu": TranslateFrEnPreset(

@@ -244,7 +244,7 @@ def test_bad_arguments_are_rejected(tokenizer):
         translation_dataset([], tokenizer, tokenizer, batch_size=2, max_length=8, shuffle=False)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=12, deadline=None)  # Each builds and runs three pipelines: seconds.
 @given(
     texts=st.lists(
         st.one_of(
