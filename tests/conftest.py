@@ -20,9 +20,6 @@ tf.config.set_logical_device_configuration(
 # Folders whose tests run whole experiments, clusters of processes or the benchmark: marked
 # `e2e`, so that `pytest -m "not e2e"` runs the fast unit tests alone.
 _END_TO_END_FOLDERS = ("experiments", "benchmarks")
-# Session fixtures that take minutes: under pytest-xdist (`-n`, `--dist loadgroup`) every
-# test that uses one runs in the same worker, so that each is made once.
-_SHARED_SESSION_FIXTURES = ("tiny_run",)
 
 
 def pytest_addoption(parser):
@@ -40,8 +37,5 @@ def pytest_collection_modifyitems(config, items):
         folder = os.path.relpath(str(item.path), tests_root).split(os.sep)[0]
         if folder in _END_TO_END_FOLDERS:
             item.add_marker(pytest.mark.e2e)
-        for fixture in _SHARED_SESSION_FIXTURES:
-            if fixture in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.xdist_group(fixture))
         if item.get_closest_marker("slow") and not config.getoption("--run-slow"):
             item.add_marker(skip_slow)
