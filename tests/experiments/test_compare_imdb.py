@@ -20,11 +20,12 @@ def smoke_study(tiny_imdb_dir, tmp_path, *extra):
 
 
 def test_the_smoke_study_runs_every_stage_then_reuses_them(
-    tiny_imdb_dir, tmp_path, capsys, monkeypatch
+    tiny_imdb_dir, tmp_path, capfd, monkeypatch
 ):
+    # `capfd`: the stages are child processes writing to the same file descriptors.
     monkeypatch.setattr(study, "minilm_folder", lambda: None)  # As where it is not installed.
     rows = smoke_study(tiny_imdb_dir, tmp_path, "--epochs", "1", "--seed", "7")
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out
     commands = [line for line in out.splitlines() if line.startswith("$ ")]
     assert len(commands) == 9
     assert all(line.startswith("$ python -m experiments.") for line in commands)
@@ -54,7 +55,7 @@ def test_the_smoke_study_runs_every_stage_then_reuses_them(
 
     files = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*") if path.is_file()}
     again = smoke_study(tiny_imdb_dir, tmp_path, "--epochs", "1", "--seed", "7")
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out
     assert again == rows
     assert out.count(" is finished") == 9  # Each stage printed its results, trained nothing.
     changed = [
