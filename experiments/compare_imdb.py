@@ -128,12 +128,10 @@ def stage_assignments(parser, args, stages):
         if not any(name in taken for taken in fields.values()):
             experiments = ", ".join(dict.fromkeys(stage.experiment for stage in stages))
             parser.error(f"--set {assignment!r}: no stage ({experiments}) has {name}")
-    assignments = {}
+    assignments, given = {}, user_fields(args)
     for stage in stages:
         recipe = [
-            f"{field}={value}"
-            for field, value in stage.settings.items()
-            if field not in user_fields(args)
+            f"{field}={value}" for field, value in stage.settings.items() if field not in given
         ]
         mine = [a for a in args.set if a.partition("=")[0] in fields[stage.name]]
         assignments[stage.name] = recipe + mine

@@ -216,13 +216,21 @@ def _step_contenders(config):
         models = {family: build_trainee(config, family, task) for family in FAMILIES}
         # The families of a comparison run next to each other.
         for jit_compile in config.jit_modes:
-            for family, (model, optimizer) in models.items():
+            for family, trainee in models.items():
                 name = (task, family, jit_key(jit_compile))
-                steps[name] = make_train_step(model, optimizer, OBJECTIVES[task], jit_compile)
-                contenders[name] = repeat_step(
-                    steps[name], features, labels, config.steps_per_repetition
+                steps[name], contenders[name] = step_contender(
+                    config, trainee, task, jit_compile, (features, labels)
                 )
     return steps, contenders
+
+
+def step_contender(config, trainee, task, jit_compile, batch):
+    """`(train step, run())` of one BERT step contender: `trainee` (`build_trainee`'s
+    model and optimizer) on `batch` (`bert_batch`), `config.steps_per_repetition` steps a
+    round."""
+    model, optimizer = trainee
+    step = make_train_step(model, optimizer, OBJECTIVES[task], jit_compile)
+    return step, repeat_step(step, *batch, config.steps_per_repetition)
 
 
 def _attention_weights_shape(config):

@@ -11,21 +11,15 @@ float32; layer norms, softmax and the losses run in float32.
 """
 
 from keras_bert_lab.benchmarks.bert import (
-    OBJECTIVES,
     bert_batch,
     build_trainee,
     make_matmul,
     matmul_results,
+    step_contender,
     step_figures,
 )
 from keras_bert_lab.benchmarks.flops import bert_training_flops
-from keras_bert_lab.benchmarks.harness import (
-    alternate,
-    jit_key,
-    make_train_step,
-    median_ratio,
-    repeat_step,
-)
+from keras_bert_lab.benchmarks.harness import alternate, jit_key, median_ratio
 
 TASK = "pretraining"
 PRECISIONS = ("float32", "mixed_bfloat16")
@@ -37,16 +31,15 @@ MATMUL_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
 def _contenders(config):
     """The pre-training steps of `FAMILIES` × `PRECISIONS` × `jit_modes`, keyed
     `(family, precision, jit key)`: `(train steps, their run()s)`."""
-    features, labels = bert_batch(config, TASK, config.seed)
+    batch = bert_batch(config, TASK, config.seed)
     steps, contenders = {}, {}
     for family in FAMILIES:
         for precision in PRECISIONS:
-            model, optimizer = build_trainee(config, family, TASK, precision)
+            trainee = build_trainee(config, family, TASK, precision)
             for jit_compile in config.jit_modes:
                 name = (family, precision, jit_key(jit_compile))
-                steps[name] = make_train_step(model, optimizer, OBJECTIVES[TASK], jit_compile)
-                contenders[name] = repeat_step(
-                    steps[name], features, labels, config.steps_per_repetition
+                steps[name], contenders[name] = step_contender(
+                    config, trainee, TASK, jit_compile, batch
                 )
     return steps, contenders
 
