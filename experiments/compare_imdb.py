@@ -11,12 +11,16 @@ Each stage runs as its own `python -m experiments.<name>` process (so that each 
 own `tf.distribute` strategy, and a cluster's `TF_CONFIG` applies to each in turn), with
 the flags given here (`--set FIELD=VALUE` goes to the stages whose preset has FIELD, and
 wins over the recipe); Ctrl-C or SIGTERM is passed on to the running stage, which stops at
-a checkpoint. Run again: finished stages print their results and the others resume. The
-comparison is written as markdown and JSON under `<logdir>/compare_imdb/<run-name>/`.
+a checkpoint. Run again: finished stages print their results (without starting a process)
+and the others resume. The comparison is written as markdown and JSON under
+`<logdir>/compare_imdb/<run-name>/`.
 """
 
 import argparse
+import contextlib
 import dataclasses
+import importlib
+import io
 import json
 import shlex
 import sys
@@ -33,8 +37,13 @@ from keras_bert_lab.presets import (
 )
 from keras_bert_lab.presets.fields import PresetError
 from keras_bert_lab.presets.study import IMDB_STUDY_PRESETS
-from keras_bert_lab.tasks.flags import OVERRIDE_FLAGS, experiment_parser, overrides
-from keras_bert_lab.tasks.run import command_line
+from keras_bert_lab.tasks.flags import OVERRIDE_FLAGS, experiment_parser, overrides, parse_flags
+from keras_bert_lab.tasks.run import (
+    command_line,
+    finished_results,
+    report_finished,
+    run_folder,
+)
 from keras_bert_lab.tasks.study import select_stages, stage_state, study_stages
 from keras_bert_lab.training.interrupts import run_child
 from keras_bert_lab.utils import write_json_atomically, write_text_atomically
@@ -166,20 +175,36 @@ def print_plan(stages, logdir):
         print(f"  {number}. {stage.name}: {stage.run_dir(logdir)} ({stage_state(stage, logdir)})")
 
 
-def run_stage(parser, args, stage, assignments):
-    """Runs one stage's experiment to its end; exits on a signal or a failure, with one
-    line naming the stage."""
+def stage_flags(parser, args, stage, assignments):
+    """The command-line words of the stage's experiment."""
     sets = [word for assignment in assignments for word in ("--set", assignment)]
-    command = [
-        sys.executable,
-        "-m",
-        f"experiments.{stage.experiment}",
-        *forwarded(parser, args),
-        "--run-name",
-        stage.run_name,
-        *stage.flags,
-        *sets,
-    ]
+    return [*forwarded(parser, args), "--run-name", stage.run_name, *stage.flags, *sets]
+
+
+def finished_stage(stage, words):
+    """The results of the stage's finished run with these flags, or None: the stage's own
+    process then resumes or trains it, or says what is wrong with the flags. (A finished
+    stage is reported here, without starting a process.)"""
+    experiment = importlib.import_module(f"experiments.{stage.experiment}")
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            args, config = parse_flags(
+                experiment.build_parser(), STAGE_PRESETS[stage.experiment], words
+            )
+        return finished_results(run_folder(stage.experiment, args), stage.experiment, config, args)
+    except (SystemExit, ValueError):
+        return None
+
+
+def run_stage(parser, args, stage, assignments):
+    """Runs one stage's experiment to its end, or reports its results if it is finished;
+    exits on a signal or a failure, with one line naming the stage."""
+    words = stage_flags(parser, args, stage, assignments)
+    results = None if args.force else finished_stage(stage, words)
+    if results is not None:
+        report_finished(stage.experiment, stage.run_dir(args.logdir), results)
+        return
+    command = [sys.executable, "-m", f"experiments.{stage.experiment}", *words]
     print("$", shlex.join(["python", *command[1:]]), flush=True)
     status = run_child(command)
     if status in (130, 143):

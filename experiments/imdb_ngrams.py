@@ -10,10 +10,12 @@ from keras_bert_lab.tasks.run import Run, command_line
 EXPERIMENT = "imdb_ngrams"
 
 
+def build_parser():
+    return experiment_parser(__doc__, IMDB_NGRAMS_PRESETS)
+
+
 def main(argv=None):
-    run = Run.start(
-        EXPERIMENT, experiment_parser(__doc__, IMDB_NGRAMS_PRESETS), IMDB_NGRAMS_PRESETS, argv
-    )
+    run = Run.start(EXPERIMENT, build_parser(), IMDB_NGRAMS_PRESETS, argv)
     data = run.load_data(load_imdb)
     metrics, history = train_ngram_classifier(run, data)
     run.log_hparams(metrics)

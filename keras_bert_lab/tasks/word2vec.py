@@ -127,8 +127,9 @@ def train_word2vec(run, data):
     )
     history = outcome.history
     metrics = {
-        "train_loss": history[-1]["train_loss"] if history else None,
-        "train_accuracy": history[-1]["train_accuracy"] if history else None,
+        # None if the last epoch trained in an earlier invocation (a resumed epoch end).
+        "train_loss": history[-1].get("train_loss") if history else None,
+        "train_accuracy": history[-1].get("train_accuracy") if history else None,
         "pairs_per_epoch": pairs_per_epoch,
         "training_tokens": training_tokens,
         "texts": len(texts),

@@ -123,8 +123,12 @@ def run_task(
 
 def training_metrics(trainer, history):
     """`parameters`, `optimizer_steps` and the mean `train_examples_per_second` of
-    `history` (None if empty)."""
-    speeds = [epoch["train_examples_per_second"] for epoch in history]
+    `history`'s epochs that trained here (None if none did)."""
+    speeds = [
+        epoch["train_examples_per_second"]
+        for epoch in history
+        if "train_examples_per_second" in epoch
+    ]
     return {
         "parameters": int(trainer.model.count_params()),
         "train_examples_per_second": float(np.mean(speeds)) if speeds else None,

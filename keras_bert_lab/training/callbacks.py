@@ -1,6 +1,7 @@
 """What `DistributedTrainer.fit` does besides the optimizer steps, one concern per callback:
 TensorBoard training scalars (`TrainingScalars`), the weights with the lowest validation loss
-(`BestWeights`), checkpoints (`Checkpoints`) and the line printed per epoch (`EpochSummary`).
+(`BestWeights`), checkpoints (`Checkpoints`), the lines printed during an epoch when the
+output is a log file (`ProgressLines`) and the line printed per epoch (`EpochSummary`).
 
 `fit` calls every callback's hooks, in the order of its list:
 
@@ -172,8 +173,8 @@ class BestWeights(Callback):
 
 
 class Checkpoints(Callback):
-    """Saves a checkpoint (model, optimizer, step, best validation loss) every `every` steps
-    within an epoch, and at each epoch end.
+    """Saves a checkpoint (model, optimizer, step, best validation loss, last epoch end) every
+    `every` steps within an epoch, and at each epoch end.
 
     A resumed run restarts after the latest checkpoint, so the epoch's checkpoint goes after
     every epoch-end callback whose work must not be lost (best weights, summaries).
@@ -182,19 +183,24 @@ class Checkpoints(Callback):
         manager: the `tf.train.CheckpointManager`.
         every: steps between two saves within an epoch.
         steps_per_epoch: int.
+        last_epoch_end: the int64 `tf.Variable` of the step of the last epoch end done
+            (checkpointed): set to the epoch's last step before its checkpoint is saved.
     """
 
-    def __init__(self, manager, every, steps_per_epoch):
+    def __init__(self, manager, every, steps_per_epoch, last_epoch_end):
         self.manager = manager
         self.every = every
         self.steps_per_epoch = steps_per_epoch
+        self.last_epoch_end = last_epoch_end
 
     def on_step_end(self, step, sums, examples):
         if step % self.every == 0 and step % self.steps_per_epoch:
             self.manager.save(checkpoint_number=step)
 
     def on_epoch_end(self, epoch, logs):
-        self.manager.save(checkpoint_number=(epoch + 1) * self.steps_per_epoch)
+        step = (epoch + 1) * self.steps_per_epoch
+        self.last_epoch_end.assign(step)
+        self.manager.save(checkpoint_number=step)
 
 
 class EpochSummary(Callback):
@@ -207,3 +213,37 @@ class EpochSummary(Callback):
         if self.verbose:
             summary = ", ".join(f"{k}={v:.4g}" for k, v in logs.items() if k != "epoch")
             print(f"Epoch {epoch + 1}: {summary}")
+
+
+class ProgressLines(Callback):
+    """Where there is no live progress bar (output to a log file): a line at most every
+    `interval_seconds`, `epoch 2: step 600/2090, 0.25 s/step, 6.2 min left in the epoch; loss
+    3.2101, accuracy 0.4105` (the epoch's running means)."""
+
+    def __init__(self, steps_per_epoch, interval_seconds=30.0, clock=time.monotonic):
+        self.steps_per_epoch = steps_per_epoch
+        self.interval_seconds = interval_seconds
+        self.clock = clock
+
+    def on_epoch_begin(self, epoch):
+        self.epoch, self.totals = epoch, MetricSums()
+        self.first = self.last_line = None  # (step, time) of the epoch's first step end
+
+    def on_step_end(self, step, sums, examples):
+        self.totals.add(sums, examples)
+        now = self.clock()
+        if self.first is None:  # The first step includes tracing: not timed.
+            self.first, self.last_line = (step, now), now
+            return
+        if now - self.last_line < self.interval_seconds:
+            return
+        self.last_line = now
+        seconds_per_step = (now - self.first[1]) / (step - self.first[0])
+        in_epoch = step - self.epoch * self.steps_per_epoch
+        left = (self.steps_per_epoch - in_epoch) * seconds_per_step / 60
+        metrics = ", ".join(f"{name} {value:.4f}" for name, value in self.totals.ratios().items())
+        print(
+            f"epoch {self.epoch + 1}: step {in_epoch}/{self.steps_per_epoch}, "
+            f"{seconds_per_step:.3g} s/step, {left:.1f} min left in the epoch; {metrics}",
+            flush=True,
+        )

@@ -24,6 +24,10 @@ import tensorflow as tf
 
 MODEL_STATE = "model_state"
 """The checkpoint key of a model's non-trainable variables (see `restore`)."""
+LAST_EPOCH_END = "last_epoch_end"
+"""The checkpoint key of the step of the last epoch end done (validation, epoch-end work)."""
+LATER_KEYS = (MODEL_STATE, LAST_EPOCH_END)
+"""Keys that checkpoints written by earlier versions lack (see `restore`)."""
 
 _READ_ERRORS = (tf.errors.OpError, IndexError, ValueError, OSError)
 """What reading a damaged checkpoint raises: TensorFlow's errors, and `IndexError` ("Read less
@@ -134,13 +138,20 @@ def _describe(damaged):
 
 def restore(objects, prefix):
     """Restores `tf.train.Checkpoint(**objects)` from `prefix`, asserting that every object
-    it holds was in the checkpoint, except `objects[MODEL_STATE]` in a checkpoint written
-    before it was saved (those variables keep their values)."""
-    checkpoint = tf.train.Checkpoint(**objects)
-    if MODEL_STATE in objects and not any(
-        name.startswith(MODEL_STATE + "/") for name, _ in tf.train.list_variables(prefix)
-    ):
-        checkpoint = tf.train.Checkpoint(
-            **{key: value for key, value in objects.items() if key != MODEL_STATE}
-        )
+    it holds was in the checkpoint, except those of `LATER_KEYS` in a checkpoint written
+    before they were saved (they keep their values).
+
+    Returns:
+        The keys of `objects` that the checkpoint did not hold.
+    """
+    names = [name for name, _ in tf.train.list_variables(prefix)]
+    missing = [
+        key
+        for key in LATER_KEYS
+        if key in objects and not any(name.startswith(key + "/") for name in names)
+    ]
+    checkpoint = tf.train.Checkpoint(
+        **{key: value for key, value in objects.items() if key not in missing}
+    )
     checkpoint.restore(prefix).assert_existing_objects_matched()
+    return missing

@@ -1,12 +1,14 @@
 """Ctrl-C (SIGINT) and SIGTERM: a run stops at a step it can resume from, says so in one line,
 and exits with the shell's status for the signal (130, 143).
 
-- `StopOnSignal`, a `DistributedTrainer.fit` callback: while training, a signal is only
-  recorded; at the end of the current optimizer step the callback saves a checkpoint (unless
-  the step has one already) and raises `Interrupted`. A signal during an epoch's validation or
-  epoch-end functions lets them finish and the epoch's checkpoint be saved first: a checkpoint
-  at the epoch's last step, saved before them, would resume after them and skip that epoch's
-  validation. A second signal stops at once, from the last checkpoint saved.
+- `StopOnSignal`, used by `DistributedTrainer.fit`: while an optimizer step runs, a signal
+  is only recorded; at the end of the step a checkpoint is saved (unless the step has one
+  already) and `Interrupted` is raised. During an epoch's end (validation, epoch-end
+  callbacks) a signal stops at once: the epoch's last step is saved, and the resumed run does
+  that epoch's end first. In a cluster, where saving is collective, every worker's step votes
+  on stopping (the vote rides on the step's all-reduce): all workers stop after the same step
+  and save it, the signalled one and the others alike. A second signal stops at once, from the
+  last checkpoint saved.
 - `signals_interrupt()`: outside training, SIGTERM interrupts like Ctrl-C (Python's default
   for SIGTERM is to die without a word).
 - `run_child(command)`: a child process (an experiment stage) that gets the SIGINT and SIGTERM
@@ -20,8 +22,6 @@ import contextlib
 import signal
 import subprocess
 import threading
-
-from keras_bert_lab.training.callbacks import Callback
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -82,29 +82,34 @@ def checkpoint_step(manager):
     return int(latest.rsplit("-", 1)[1]) if latest else None
 
 
-class StopOnSignal(Callback):
-    """Stops `fit` at the end of the step during which SIGINT or SIGTERM arrived (see the
-    module docstring); a context manager that installs its signal handlers for the block.
+class StopOnSignal:
+    """Stops `fit` at a step it can resume from when SIGINT or SIGTERM arrives (see the module
+    docstring); a context manager that installs its signal handlers for the block.
 
     Args:
         manager: the trainer's `tf.train.CheckpointManager`.
-        steps_per_epoch: int.
-        save: save a checkpoint before stopping. False in a multi-worker run, where saving is
-            collective and the other workers did not get the signal; it resumes from the last
-            periodic checkpoint.
+        cluster: whether this process is one worker of several; it then stops when the
+            step's votes (`requested`, summed over the workers) say so.
     """
 
-    def __init__(self, manager, steps_per_epoch, save=True):
+    def __init__(self, manager, cluster=False):
         self.manager = manager
-        self.steps_per_epoch = steps_per_epoch
-        self.save = save
+        self.cluster = cluster
         self.signal_number = None
+        self._at_once = False
         self._previous = {}
+
+    @property
+    def requested(self):
+        """This process's vote for the next step: 1.0 after a signal, else 0.0."""
+        return float(self.signal_number is not None)
 
     def _record(self, signal_number, frame):
         if self.signal_number is not None:  # A second signal: stop now.
             raise Interrupted(signal_number, checkpoint_step(self.manager))
         self.signal_number = signal_number
+        if self._at_once:
+            raise Interrupted(signal_number)  # `epoch_end` saves the step.
 
     def __enter__(self):
         if _in_main_thread():
@@ -118,18 +123,36 @@ class StopOnSignal(Callback):
         return False
 
     def _stop(self, step):
-        if self.save and checkpoint_step(self.manager) != step:
+        if checkpoint_step(self.manager) != step:
             self.manager.save(checkpoint_number=step)
-        raise Interrupted(self.signal_number, step if self.save else checkpoint_step(self.manager))
+        # A worker stopped by another's signal ends as if asked to terminate.
+        raise Interrupted(self.signal_number or signal.SIGTERM, step)
 
-    def on_step_end(self, step, sums, examples):
-        # At an epoch's last step, its validation and checkpoint come first (module docstring).
-        if self.signal_number is not None and step % self.steps_per_epoch:
+    def after_step(self, step, votes):
+        """Stops after optimizer step `step` if this process got a signal (outside a cluster)
+        or any worker voted to stop (`votes`, the all-reduced sum of `requested`)."""
+        if votes > 0 or (self.signal_number is not None and not self.cluster):
             self._stop(step)
 
-    def on_epoch_end(self, epoch, logs):
-        if self.signal_number is not None:
-            self._stop((epoch + 1) * self.steps_per_epoch)
+    @contextlib.contextmanager
+    def epoch_end(self, step):
+        """The block of an epoch's end after its last step `step`: outside a cluster, a
+        signal (or one recorded in the last step) saves `step` and stops at once. In a
+        cluster the signal waits for the next step's vote."""
+        if self.cluster:
+            yield
+            return
+        self._at_once = True
+        try:
+            if self.signal_number is not None:
+                self._stop(step)
+            yield
+        except Interrupted as interrupt:
+            if interrupt.step is not None:  # A second signal: stop now.
+                raise
+            self._stop(step)
+        finally:
+            self._at_once = False
 
 
 def run_child(command):

@@ -30,8 +30,10 @@ import contextlib
 import math
 import os
 import re
+import shutil
 import sys
 import tempfile
+import weakref
 
 import keras
 import numpy as np
@@ -44,6 +46,7 @@ from keras_bert_lab.training.callbacks import (
     EpochEndFunction,
     EpochSummary,
     MetricSums,
+    ProgressLines,
     TrainingScalars,
     write_scalars,
 )
@@ -115,6 +118,9 @@ class DistributedTrainer:
             self.best_validation_loss = tf.Variable(
                 math.inf, dtype=tf.float64, trainable=False, name="best_loss"
             )
+            self.last_epoch_end = tf.Variable(
+                0, dtype=tf.int64, trainable=False, name="last_epoch_end"
+            )
             self.optimizer.build(self.model.trainable_variables)
         self._checkpointed = {
             "model": model,
@@ -125,17 +131,20 @@ class DistributedTrainer:
             # the dropout layers' seed counters above all, is saved too, so that a resumed
             # run draws the dropout masks an uninterrupted one would have.
             checkpoints.MODEL_STATE: list(model.non_trainable_variables),
+            # A run interrupted in an epoch's end does it first when resumed.
+            checkpoints.LAST_EPOCH_END: self.last_epoch_end,
         }
         self.checkpoint = tf.train.Checkpoint(**self._checkpointed)
         # Every worker saves (saving is collective) but only the chief's
-        # copy is kept; every worker restores from the chief's.
+        # copy is kept; every worker restores from the chief's. A worker's
+        # copy goes to a temporary folder, removed with the trainer.
         self.checkpoint_dir = os.path.join(self.run_dir, "checkpoints")
+        save_dir = self.checkpoint_dir
+        if not self.chief:
+            save_dir = tempfile.mkdtemp(prefix="kbl-worker-checkpoint-")
+            weakref.finalize(self, shutil.rmtree, save_dir, ignore_errors=True)
         self.checkpoint_manager = tf.train.CheckpointManager(
-            self.checkpoint,
-            self.checkpoint_dir
-            if self.chief
-            else tempfile.mkdtemp(prefix="kbl-worker-checkpoint-"),
-            max_to_keep=max_checkpoints,
+            self.checkpoint, save_dir, max_to_keep=max_checkpoints
         )
         self._train_function = None
         self._evaluate_function = None
@@ -147,9 +156,10 @@ class DistributedTrainer:
     # ------------------------------------------------------------------ steps
 
     @staticmethod
-    def _all_reduce_terms(terms, examples):
-        """Sums every term's total and count, and the example count, over
-        all replicas in ONE collective, inside the replica context.
+    def _all_reduce_terms(terms, examples, stop_vote=0.0):
+        """Sums every term's total and count, the example count and the
+        replicas' votes to stop (`interrupts.StopOnSignal`) over all
+        replicas in ONE collective, inside the replica context.
 
         One collective, issued before the gradients' all-reduce (the loss
         needs its counts), keeps every replica's collectives in the same
@@ -157,29 +167,29 @@ class DistributedTrainer:
         orders on different devices, which mixes them up or deadlocks.
 
         Returns:
-            `({name: (global_total, global_count)}, global_examples)`.
+            `({name: (global_total, global_count)}, global_examples, votes)`.
         """
         names = sorted(terms)
         local = tf.stack(
             [terms[name].total for name in names]
             + [terms[name].count for name in names]
-            + [examples]
+            + [examples, tf.cast(stop_vote, tf.float32)]
         )
         reduced = tf.distribute.get_replica_context().all_reduce(SUM, tf.stop_gradient(local))
         sums = {
             name: (reduced[index], reduced[len(names) + index]) for index, name in enumerate(names)
         }
-        return sums, reduced[-1]
+        return sums, reduced[-2], reduced[-1]
 
     @staticmethod
     def _examples(labels):
         return tf.cast(tf.shape(tf.nest.flatten(labels)[0])[0], tf.float32)
 
-    def _replica_train_step(self, features, labels):
+    def _replica_train_step(self, features, labels, stop_vote):
         with tf.GradientTape() as tape:
             outputs = self.model(features, training=True)
             terms = self.objective(labels, outputs)
-            sums, examples = self._all_reduce_terms(terms, self._examples(labels))
+            sums, examples, votes = self._all_reduce_terms(terms, self._examples(labels), stop_vote)
             # Each replica's share of the global mean: the optimizer sums
             # the replicas' gradients.
             loss = tf.add_n(
@@ -193,11 +203,12 @@ class DistributedTrainer:
         variables = self.model.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
-        return sums, examples
+        return sums, examples, votes
 
     def _replica_evaluate_step(self, features, labels):
         outputs = self.model(features, training=False)
-        return self._all_reduce_terms(self.objective(labels, outputs), self._examples(labels))
+        sums, _, _ = self._all_reduce_terms(self.objective(labels, outputs), self._examples(labels))
+        return sums
 
     def _first_replica(self, per_replica):
         """The value of the first local replica (all replicas hold the same
@@ -213,23 +224,23 @@ class DistributedTrainer:
             replica_step = tf.function(replica_step, jit_compile=True)
 
         @tf.function
-        def train_function(iterator):
+        def train_function(iterator, stop_vote):
             features, labels = next(iterator)
-            sums, examples = self._first_replica(
-                self.strategy.run(replica_step, args=(features, labels))
+            sums, examples, votes = self._first_replica(
+                self.strategy.run(replica_step, args=(features, labels, stop_vote))
             )
             self.step.assign_add(1)
-            return sums, examples
+            return sums, examples, votes
 
         return train_function
 
-    def _run_train_function(self, iterator):
-        """One optimizer step: `({name: (total, count)}, examples)` of its global batch, as
-        floats."""
+    def _run_train_function(self, iterator, stop_vote):
+        """One optimizer step: `({name: (total, count)}, examples, votes)` of its global
+        batch, as floats; `votes` sums the workers' `stop_vote`s."""
         with self._lost_worker_is_a_cluster_error():
-            sums, examples = self._train_function(iterator)
+            sums, examples, votes = self._train_function(iterator, tf.constant(stop_vote))
             sums = {name: (float(total), float(count)) for name, (total, count) in sums.items()}
-            return sums, float(examples)
+            return sums, float(examples), float(votes)
 
     @contextlib.contextmanager
     def _lost_worker_is_a_cluster_error(self):
@@ -281,8 +292,8 @@ class DistributedTrainer:
             CheckpointError: there are checkpoints, but none reads back.
         """
         latest = checkpoints.resume_point(self.checkpoint_dir, warn=self.chief)
-        if latest:
-            checkpoints.restore(self._checkpointed, latest)
+        if latest and checkpoints.LAST_EPOCH_END in checkpoints.restore(self._checkpointed, latest):
+            self.last_epoch_end.assign(self.step)  # Saved only after its epoch's end, then.
         return int(self.step.numpy())
 
     def fit(
@@ -312,29 +323,40 @@ class DistributedTrainer:
         steps_per_epoch = steps_per_epoch or count_batches(train_dataset)
         total_steps = epochs * steps_per_epoch
         step = self.restore()
-        if step >= total_steps:
-            return []
-        if step and self.chief:
-            print(f"Resuming from step {step} of {total_steps}")
-        iterator = iter(self._distribute(train_dataset.repeat().skip(step)))
-        if self._train_function is None:
-            self._train_function = self._make_train_function()
         # Ctrl-C or SIGTERM stops at a step it can resume from (`interrupts.StopOnSignal`).
-        stop = StopOnSignal(self.checkpoint_manager, steps_per_epoch, save=not self._cluster())
-        callbacks = [*self._callbacks(steps_per_epoch, on_epoch_end), stop]
-
+        stop = StopOnSignal(self.checkpoint_manager, cluster=self._cluster())
+        callbacks = self._callbacks(steps_per_epoch, on_epoch_end)
         history = []
         with stop, self._flushing_writers():
+            if step % steps_per_epoch == 0 and int(self.last_epoch_end.numpy()) < step:
+                # Interrupted in the end of the epoch that ended at `step`: it goes first.
+                epoch = step // steps_per_epoch - 1
+                logs = {"epoch": epoch + 1}
+                history.append(self._end_epoch(epoch, logs, validation_dataset, callbacks, stop))
+            if step >= total_steps:
+                return history
+            if step and self.chief:
+                print(f"Resuming from step {step} of {total_steps}")
+            iterator = iter(self._distribute(train_dataset.repeat().skip(step)))
+            if self._train_function is None:
+                self._train_function = self._make_train_function()
             while step < total_steps:
                 epoch = step // steps_per_epoch
-                logs = self._train_epoch(iterator, epoch, steps_per_epoch, callbacks)
-                if validation_dataset is not None:
-                    logs |= self._validate(validation_dataset)
-                for callback in callbacks:
-                    callback.on_epoch_end(epoch, logs)
-                history.append(logs)
+                logs = self._train_epoch(iterator, epoch, steps_per_epoch, callbacks, stop)
+                history.append(self._end_epoch(epoch, logs, validation_dataset, callbacks, stop))
                 step = int(self.step.numpy())
         return history
+
+    def _end_epoch(self, epoch, logs, validation_dataset, callbacks, stop):
+        """An epoch's end: validation, then every callback's `on_epoch_end` (the
+        `Checkpoints` one saves it); a signal stops it at once (`StopOnSignal.epoch_end`).
+        Returns the epoch's logs."""
+        with stop.epoch_end(int(self.step.numpy())):
+            if validation_dataset is not None:
+                logs |= self._validate(validation_dataset)
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
+        return logs
 
     @contextlib.contextmanager
     def _flushing_writers(self):
@@ -354,37 +376,46 @@ class DistributedTrainer:
         """The callbacks of `fit`, in the order they run. The epoch's checkpoint is saved
         after its best weights and the `on_epoch_end` functions, so that a run resumed from
         it has them; then the epoch's line is printed."""
+        verbose = self.verbose and self.chief
         return [
             TrainingScalars(
                 self._writer("train"), self.log_every_steps, steps_per_epoch, self._learning_rate
             ),
             self._best_weights,
             *(EpochEndFunction(function) for function in on_epoch_end),
-            Checkpoints(self.checkpoint_manager, self.checkpoint_every_steps, steps_per_epoch),
-            EpochSummary(verbose=self.verbose and self.chief),
+            Checkpoints(
+                self.checkpoint_manager,
+                self.checkpoint_every_steps,
+                steps_per_epoch,
+                self.last_epoch_end,
+            ),
+            *([ProgressLines(steps_per_epoch)] if verbose and not sys.stdout.isatty() else []),
+            EpochSummary(verbose=verbose),
         ]
 
-    def _train_epoch(self, iterator, epoch, steps_per_epoch, callbacks):
+    def _train_epoch(self, iterator, epoch, steps_per_epoch, callbacks, stop):
         """Runs the steps left in `epoch` (all of them unless the run resumed mid-epoch),
-        with a progress bar.
+        with a progress bar on a terminal.
 
         Returns:
             The epoch's logs: `train_<metric>`, `epoch` (1-based), `epoch_seconds` and
             `train_examples_per_second`.
         """
         first_step, epoch_end = epoch * steps_per_epoch, (epoch + 1) * steps_per_epoch
-        progress = keras.utils.Progbar(steps_per_epoch, verbose=self._progress_verbosity())
+        live = self.verbose and self.chief and sys.stdout.isatty()  # Else `ProgressLines`.
+        progress = keras.utils.Progbar(steps_per_epoch, verbose=int(live))
         totals = MetricSums()
         for callback in callbacks:
             callback.on_epoch_begin(epoch)
         step = int(self.step.numpy())
         while step < epoch_end:
-            sums, examples = self._run_train_function(iterator)
+            sums, examples, votes = self._run_train_function(iterator, stop.requested)
             step = int(self.step.numpy())
             totals.add(sums, examples)
             progress.update(step - first_step, list(totals.ratios().items()))
             for callback in callbacks:
                 callback.on_step_end(step, sums, examples)
+            stop.after_step(step, votes)
         seconds = totals.seconds()
         logs = {f"train_{name}": value for name, value in totals.ratios().items()}
         return logs | {
@@ -399,12 +430,6 @@ class DistributedTrainer:
         validation = self.evaluate(dataset)
         write_scalars(self._writer("validation"), validation, int(self.step.numpy()))
         return {f"validation_{name}": value for name, value in validation.items()}
-
-    def _progress_verbosity(self):
-        """A live bar on a terminal, one line per epoch in a log file."""
-        if not (self.verbose and self.chief):
-            return 0
-        return 1 if sys.stdout.isatty() else 2
 
     @property
     def best_weights_path(self):
@@ -424,7 +449,7 @@ class DistributedTrainer:
             # Bucketed batches vary in length: trace once for any length.
             @tf.function(reduce_retracing=True)
             def evaluate_function(features, labels):
-                sums, _ = self._first_replica(
+                sums = self._first_replica(
                     self.strategy.run(self._replica_evaluate_step, args=(features, labels))
                 )
                 return sums

@@ -165,6 +165,7 @@ def test_max_per_split_caps_every_split_and_keeps_both_labels(imdb_data_dir):
         assert split.texts == full_split.texts[: len(split)]
     assert set(capped.test.labels.tolist()) == {0, 1}
     assert capped.unsup == full.unsup[:4]
+    assert capped.stats.files_read == 4 * 4  # Only the files kept are read.
     with pytest.raises(ValueError, match="max_per_split"):
         load_imdb(imdb_data_dir, max_per_split=0)
 

@@ -251,6 +251,36 @@ def test_a_dead_worker_fails_the_cluster_quickly_and_a_restart_resumes(tiny_imdb
     )
 
 
+def test_a_signal_to_one_worker_stops_the_cluster_at_a_step_it_saves(tiny_imdb_dir, tmp_path):
+    """SIGTERM to the follower only: its vote, carried by the next step's all-reduce, stops
+    both workers after the same step, which they save together (saving is collective)."""
+    args = smoke_args(
+        tiny_imdb_dir,
+        tmp_path / "logs",
+        "--strategy",
+        "multi_worker",
+        "--epochs",
+        "400",
+        "--checkpoint-every",
+        "1000",
+    )
+    checkpoints = tmp_path / "logs/imdb_lstm/smoke/checkpoints"
+    workers = cluster.start_cluster("imdb_lstm", args, tmp_path)
+    try:
+        # The first epoch's checkpoint (5 steps): both workers are training.
+        assert cluster.wait_for_checkpoint(checkpoints, 5, workers[0]) is not None
+        workers[1].send_signal(signal.SIGTERM)
+        codes = [worker.wait(timeout=60) for worker in workers]
+    finally:
+        cluster.stop(workers)
+    logs = [(tmp_path / f"worker{index}.log").read_text() for index in (0, 1)]
+    assert codes == [143, 143], [log[-2000:] for log in logs]
+    steps = [int(log.split("interrupted at step ")[1].split(";")[0]) for log in logs]
+    assert steps[0] == steps[1] > 5, steps
+    assert tf.train.latest_checkpoint(str(checkpoints)).endswith(f"ckpt-{steps[0]}")
+    assert "Traceback" not in logs[0] + logs[1]
+
+
 @pytest.mark.parametrize("stopped", [0, 1], ids=["leader", "follower"])
 def test_a_hung_worker_fails_the_cluster_quickly(tiny_imdb_dir, tmp_path, stopped):
     """A worker stopped by SIGSTOP is alive (its sockets stay open) but sends no heartbeats:

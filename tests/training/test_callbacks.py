@@ -55,15 +55,19 @@ class RecordingManager:
 
 
 def test_checkpoints_within_epochs_and_at_their_ends():
-    manager = RecordingManager()
-    checkpoints = callbacks.Checkpoints(manager, every=3, steps_per_epoch=4)
+    manager, last_epoch_end = RecordingManager(), tf.Variable(0, dtype=tf.int64)
+    checkpoints = callbacks.Checkpoints(
+        manager, 3, steps_per_epoch=4, last_epoch_end=last_epoch_end
+    )
     step = 0
     for epoch in range(3):
         checkpoints.on_epoch_begin(epoch)
         for _ in range(4):
             step += 1
             checkpoints.on_step_end(step, {}, 1.0)
+        assert int(last_epoch_end.numpy()) == 4 * epoch  # Not yet this epoch's.
         checkpoints.on_epoch_end(epoch, {})
+        assert int(last_epoch_end.numpy()) == 4 * (epoch + 1)
     # Step 12 is both a multiple of 3 and an epoch end: saved once.
     assert manager.saved == [3, 4, 6, 8, 9, 12]
 
@@ -116,3 +120,19 @@ def test_epoch_end_function_gets_epoch_and_logs():
         1, {"epoch": 2}
     )
     assert calls == [(1, {"epoch": 2})]
+
+
+def test_progress_lines_at_most_every_interval_with_the_time_left(capsys):
+    times = iter([0.0, 10.0, 20.0, 35.0, 40.0, 70.0])  # The first step end is tracing.
+    progress = callbacks.ProgressLines(
+        steps_per_epoch=10, interval_seconds=30, clock=lambda: next(times)
+    )
+    progress.on_epoch_begin(1)
+    for step in range(11, 17):
+        progress.on_step_end(step, {"loss": (float(step), 1.0)}, 4.0)
+    lines = capsys.readouterr().out.splitlines()
+    # 30 s after the first step end (at step 14), then 30 s after that line (step 16).
+    assert lines == [
+        "epoch 2: step 4/10, 11.7 s/step, 1.2 min left in the epoch; loss 12.5000",
+        "epoch 2: step 6/10, 14 s/step, 0.9 min left in the epoch; loss 13.5000",
+    ]

@@ -104,12 +104,16 @@ def test_a_fresh_folder_has_no_resume_point(tmp_path):
     assert checkpoints.resume_point(str(tmp_path)) is None
 
 
-def test_a_checkpoint_without_model_state_still_restores(tmp_path):
-    """Checkpoints written before the model's seed counters were saved restore the rest."""
+def test_a_checkpoint_of_an_earlier_version_still_restores(tmp_path):
+    """Checkpoints written before the model's seed counters and the last epoch end were saved
+    restore the rest; such a checkpoint was saved after its epoch's end, if at one."""
     trainer = make_trainer(tf.distribute.get_strategy(), tmp_path, dropout=0.5)
-    old = {key: value for key, value in trainer._checkpointed.items() if key != "model_state"}
-    trainer.step.assign(5)
-    prefix = tf.train.Checkpoint(**old).save(str(tmp_path / "old"))
+    old = {
+        key: value
+        for key, value in trainer._checkpointed.items()
+        if key not in (checkpoints.MODEL_STATE, checkpoints.LAST_EPOCH_END)
+    }
+    trainer.step.assign(8)
+    tf.train.Checkpoint(**old).save(str(tmp_path / "checkpoints" / "ckpt"))
     trainer.step.assign(0)
-    checkpoints.restore(trainer._checkpointed, prefix)
-    assert int(trainer.step.numpy()) == 5
+    assert trainer.restore() == 8 and int(trainer.last_epoch_end.numpy()) == 8

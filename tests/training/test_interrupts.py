@@ -28,13 +28,14 @@ class Manager:
 
 
 @pytest.mark.parametrize("number, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_mid_epoch_saves_the_step_and_stops(number, status):
+def test_a_signal_during_a_step_saves_the_step_and_stops(number, status):
     manager = Manager(latest_step=5)
-    with StopOnSignal(manager, steps_per_epoch=10) as stop:
-        stop.on_step_end(6, {}, 8.0)  # No signal yet: goes on.
+    with StopOnSignal(manager) as stop:
+        stop.after_step(6, votes=0.0)  # No signal yet: goes on.
         signal.raise_signal(number)  # Recorded only: no exception here.
+        assert stop.requested == 1.0
         with pytest.raises(Interrupted) as interrupt:
-            stop.on_step_end(7, {}, 8.0)
+            stop.after_step(7, votes=0.0)
     assert manager.saved == [5, 7]
     assert interrupt.value.step == 7 and interrupt.value.signal_number == number
     assert interrupts.exit_status(interrupt.value) == status
@@ -44,32 +45,46 @@ def test_a_signal_mid_epoch_saves_the_step_and_stops(number, status):
     assert signal.getsignal(number) is not stop._record  # The handlers are given back.
 
 
-def test_a_signal_in_an_epochs_last_step_waits_for_its_checkpoint():
+def test_a_signal_during_an_epochs_end_saves_its_last_step_at_once():
     manager = Manager(latest_step=5)
-    with StopOnSignal(manager, steps_per_epoch=10) as stop:
-        signal.raise_signal(signal.SIGINT)
-        stop.on_step_end(10, {}, 8.0)  # The epoch's validation and checkpoint come first.
-        manager.save(10)  # The `Checkpoints` callback, at the epoch's end.
-        with pytest.raises(Interrupted) as interrupt:
-            stop.on_epoch_end(0, {})
+    with StopOnSignal(manager) as stop:
+        with pytest.raises(Interrupted) as interrupt, stop.epoch_end(10):
+            signal.raise_signal(signal.SIGINT)  # During the validation, say.
+            pytest.fail("the signal did not stop the epoch's end")
     assert manager.saved == [5, 10] and interrupt.value.step == 10
+    # One recorded in the epoch's last step stops before its validation begins.
+    with StopOnSignal(manager) as stop, pytest.raises(Interrupted):
+        signal.raise_signal(signal.SIGTERM)
+        with stop.epoch_end(20):
+            pytest.fail("the epoch's end began")
+    assert manager.saved == [5, 10, 20]
 
 
 def test_a_second_signal_stops_at_once():
-    with StopOnSignal(Manager(latest_step=5), steps_per_epoch=10):
+    with StopOnSignal(Manager(latest_step=5)):
         signal.raise_signal(signal.SIGINT)
         with pytest.raises(Interrupted) as interrupt:
             signal.raise_signal(signal.SIGINT)
     assert interrupt.value.step == 5
 
 
-def test_in_a_cluster_the_last_periodic_checkpoint_is_the_resume_point():
-    manager = Manager(latest_step=5)
-    with StopOnSignal(manager, steps_per_epoch=10, save=False) as stop:
+def test_in_a_cluster_every_worker_stops_after_the_step_the_votes_name():
+    signalled, other = Manager(latest_step=5), Manager(latest_step=5)
+    with StopOnSignal(signalled, cluster=True) as stop:
         signal.raise_signal(signal.SIGTERM)
+        stop.after_step(7, votes=0.0)  # That step's votes were cast before the signal.
+        with stop.epoch_end(7):  # An epoch's end waits for the next step's votes.
+            pass
+        assert stop.requested == 1.0
         with pytest.raises(Interrupted) as interrupt:
-            stop.on_step_end(7, {}, 8.0)
-    assert manager.saved == [5] and interrupt.value.step == 5
+            stop.after_step(8, votes=1.0)
+    assert signalled.saved == [5, 8] and interrupt.value.step == 8
+    # The worker that got no signal stops after the same step, and saves it with the others.
+    stop = StopOnSignal(other, cluster=True)
+    assert stop.requested == 0.0
+    with pytest.raises(Interrupted) as interrupt:
+        stop.after_step(8, votes=1.0)
+    assert other.saved == [5, 8] and interrupts.exit_status(interrupt.value) == 143
 
 
 def test_outside_training_sigterm_interrupts_like_ctrl_c():

@@ -1,3 +1,7 @@
+import gc
+import os
+import signal
+
 import keras
 import numpy as np
 import pytest
@@ -6,6 +10,7 @@ import tensorflow as tf
 from keras_bert_lab.models.lstm import build_lstm_classifier
 from keras_bert_lab.training import objectives
 from keras_bert_lab.training import strategy as strategies
+from keras_bert_lab.training.interrupts import Interrupted
 from keras_bert_lab.training.loop import ClusterError, DistributedTrainer
 
 VOCABULARY, GLOBAL_BATCH = 40, 16
@@ -142,3 +147,59 @@ def test_a_lost_worker_is_one_line_wherever_it_happens(tmp_path, phase, op):
     message = str(raised.value)
     assert "\n" not in message
     assert message.startswith("lost a worker after step 0 (Collective ops is aborted by")
+
+
+def test_a_workers_checkpoint_copy_is_removed_with_its_trainer(tmp_path, monkeypatch):
+    # Only the chief's checkpoints are kept; a worker saves (collectively) into a
+    # temporary folder that must not outlive the run.
+    monkeypatch.setattr("keras_bert_lab.training.loop.is_chief", lambda strategy: False)
+    trainer = make_trainer(tf.distribute.get_strategy(), tmp_path / "worker")
+    trainer.fit(dataset().batch(GLOBAL_BATCH), epochs=1)
+    worker_copy = trainer.checkpoint_manager.directory
+    assert os.listdir(worker_copy) and not (tmp_path / "worker" / "checkpoints").exists()
+    del trainer
+    gc.collect()
+    assert not os.path.exists(worker_copy)
+
+
+def test_a_run_stopped_in_an_epochs_end_does_it_first_when_resumed(tmp_path):
+    def data():
+        return dataset().shuffle(64, seed=3).batch(GLOBAL_BATCH)
+
+    validation = dataset(32, seed=1).batch(GLOBAL_BATCH)
+    strategy = tf.distribute.get_strategy()
+    initial = make_trainer(strategy, tmp_path / "init").model.get_weights()
+    uninterrupted = make_trainer(strategy, tmp_path / "a", initial)
+    expected = uninterrupted.fit(data(), epochs=2, validation_dataset=validation)
+
+    ends = []
+
+    def signal_in_the_first_epoch_end(epoch, logs):
+        ends.append(epoch)
+        if len(ends) == 1:
+            signal.raise_signal(signal.SIGTERM)  # After the validation, before its checkpoint.
+
+    interrupted = make_trainer(strategy, tmp_path / "b", initial)
+    with pytest.raises(Interrupted) as interrupt:
+        interrupted.fit(
+            data(),
+            epochs=2,
+            validation_dataset=validation,
+            on_epoch_end=[signal_in_the_first_epoch_end],
+        )
+    assert interrupt.value.step == 4 and int(interrupted.last_epoch_end.numpy()) == 0
+    resumed = make_trainer(strategy, tmp_path / "b", initial)
+    history = resumed.fit(
+        data(),
+        epochs=2,
+        validation_dataset=validation,
+        on_epoch_end=[lambda epoch, logs: ends.append(epoch)],
+    )
+    # The first epoch's end again (its validation, its callbacks), then the second epoch.
+    assert [epoch["epoch"] for epoch in history] == [1, 2] and ends == [0, 0, 1]
+    assert history[0]["validation_loss"] == pytest.approx(expected[0]["validation_loss"])
+    assert "train_loss" not in history[0]  # Trained by the interrupted invocation.
+    for name in ("train_loss", "train_accuracy", "validation_loss"):
+        assert history[1][name] == pytest.approx(expected[1][name], abs=1e-6)
+    for want, got in zip(uninterrupted.model.get_weights(), resumed.model.get_weights()):
+        np.testing.assert_allclose(got, want, atol=1e-6)
