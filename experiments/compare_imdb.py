@@ -3,7 +3,8 @@ vectors to contextual embeddings, under one strategy.
 
 The stages (`keras_bert_lab.tasks.study`), in order: `ngrams` (bag of n-grams), `word2vec`,
 `lstm`, `lstm_word2vec`, `lstm_word2vec_frozen`, `bert_scratch`, one `bert_pretrain_<T>`
-per pre-training phase of the preset's recipe (`presets.study`), `bert_pretrained` and
+per pre-training phase of the preset's recipe (`presets.study`), `bert_pretrained`, `probe`
+(`embedding_probe`: static vs contextual vectors of ambiguous words) and
 `bert_real_checkpoint` (`--init-from`, or the MiniLM-L6 package when installed; else
 skipped, with why). `--stages` runs some of them and the stages they need.
 
@@ -12,13 +13,17 @@ own `tf.distribute` strategy, and a cluster's `TF_CONFIG` applies to each in tur
 the flags given here (`--set FIELD=VALUE` goes to the stages whose preset has FIELD, and
 wins over the recipe); Ctrl-C or SIGTERM is passed on to the running stage, which stops at
 a checkpoint. Run again: finished stages print their results (without starting a process)
-and the others resume. The comparison is written as markdown and JSON under
-`<logdir>/compare_imdb/<run-name>/`.
+and the others resume. The comparison goes to `<logdir>/compare_imdb/<run-name>/`: a short
+table with the commands below it (`summary.md`, also printed), the full table
+(`comparison.md`, `comparison.json`), a chart of test accuracy (`accuracy.png`) and a
+TensorBoard HParams experiment (`hparams/`: `tensorboard --logdir` on that folder lists the
+models side by side).
 """
 
 import argparse
 import contextlib
 import dataclasses
+import functools
 import importlib
 import io
 import json
@@ -27,10 +32,18 @@ import sys
 import time
 from pathlib import Path
 
-from keras_bert_lab.analysis.results import comparison_rows, markdown_table, skipped_row
+from keras_bert_lab.analysis.results import (
+    comparison_rows,
+    markdown_table,
+    skipped_row,
+    study_summary,
+    write_hparams_sessions,
+)
+from keras_bert_lab.figures import accuracy_figure, render, save_png
 from keras_bert_lab.presets import (
     BERT_IMDB_PRESETS,
     BERT_PRETRAIN_PRESETS,
+    EMBEDDING_PROBE_PRESETS,
     IMDB_LSTM_PRESETS,
     IMDB_NGRAMS_PRESETS,
     WORD2VEC_IMDB_PRESETS,
@@ -46,7 +59,7 @@ from keras_bert_lab.tasks.run import (
 )
 from keras_bert_lab.tasks.study import select_stages, stage_state, study_stages
 from keras_bert_lab.training.interrupts import run_child
-from keras_bert_lab.utils import write_json_atomically, write_text_atomically
+from keras_bert_lab.utils import atomic_directory, write_json_atomically, write_text_atomically
 
 EXPERIMENT = "compare_imdb"
 STAGE_PRESETS = {
@@ -55,9 +68,10 @@ STAGE_PRESETS = {
     "imdb_lstm": IMDB_LSTM_PRESETS,
     "bert_imdb": BERT_IMDB_PRESETS,
     "bert_pretrain": BERT_PRETRAIN_PRESETS,
+    "embedding_probe": EMBEDDING_PROBE_PRESETS,
 }
-# Flags passed on to every stage when given; the stages' run names are derived from
-# --run-name, and --set goes to the stages whose preset has the field.
+# Flags passed on to every stage that takes them, when given; the stages' run names are
+# derived from --run-name, and --set goes to the stages whose preset has the field.
 FORWARDED_FLAGS = (
     "preset",
     "logdir",
@@ -153,12 +167,21 @@ def stage_assignments(parser, args, stages):
     return assignments
 
 
-def forwarded(parser, args):
-    """The flags of `FORWARDED_FLAGS` that differ from their defaults (and always
-    `--preset` and `--logdir`), as command-line words."""
+@functools.cache
+def stage_parser(experiment):
+    """The flag parser of `experiments.<experiment>`."""
+    return importlib.import_module(f"experiments.{experiment}").build_parser()
+
+
+def forwarded(parser, args, experiment):
+    """The flags of `FORWARDED_FLAGS` that `experiment` takes and that differ from their
+    defaults (and always `--preset` and `--logdir`), as command-line words."""
+    taken = {action.dest for action in stage_parser(experiment)._actions}
     words = []
     for name in FORWARDED_FLAGS:
         value = getattr(args, name)
+        if name not in taken:
+            continue
         if value in (None, False) or (
             value == parser.get_default(name) and name not in ("preset", "logdir")
         ):
@@ -178,18 +201,18 @@ def print_plan(stages, logdir):
 def stage_flags(parser, args, stage, assignments):
     """The command-line words of the stage's experiment."""
     sets = [word for assignment in assignments for word in ("--set", assignment)]
-    return [*forwarded(parser, args), "--run-name", stage.run_name, *stage.flags, *sets]
+    words = forwarded(parser, args, stage.experiment)
+    return [*words, "--run-name", stage.run_name, *stage.flags, *sets]
 
 
 def finished_stage(stage, words):
     """The results of the stage's finished run with these flags, or None: the stage's own
     process then resumes or trains it, or says what is wrong with the flags. (A finished
     stage is reported here, without starting a process.)"""
-    experiment = importlib.import_module(f"experiments.{stage.experiment}")
     try:
         with contextlib.redirect_stderr(io.StringIO()):
             args, config = parse_flags(
-                experiment.build_parser(), STAGE_PRESETS[stage.experiment], words
+                stage_parser(stage.experiment), STAGE_PRESETS[stage.experiment], words
             )
         return finished_results(run_folder(stage.experiment, args), stage.experiment, config, args)
     except (SystemExit, ValueError):
@@ -253,11 +276,21 @@ def main(argv=None):
     print(f"{EXPERIMENT}: run folder {out_dir}", flush=True)
     print_plan(stages, args.logdir)
     rows = run_stages(parser, args, stages, assignments)
-    table = markdown_table(rows)
-    write_text_atomically(out_dir / "comparison.md", table + "\n")
-    write_json_atomically(out_dir / "comparison.json", rows)
-    print(table)
+    write_comparison(rows, out_dir)
+    print(study_summary(rows))
     return rows
+
+
+def write_comparison(rows, out_dir):
+    """The study's outputs in `out_dir`: `summary.md` (the short table and its commands),
+    `comparison.md` (every column), `comparison.json` (the rows), `accuracy.png` and the
+    TensorBoard HParams experiment `hparams/`."""
+    write_text_atomically(out_dir / "summary.md", study_summary(rows) + "\n")
+    write_text_atomically(out_dir / "comparison.md", markdown_table(rows) + "\n")
+    write_json_atomically(out_dir / "comparison.json", rows)
+    save_png(render(accuracy_figure(rows)), out_dir / "accuracy.png")
+    with atomic_directory(out_dir / "hparams") as folder:
+        write_hparams_sessions(rows, folder)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Attention heatmaps, a per-token summary of what each head attends to, and a translation's
-source × output alignment.
+"""Attention heatmaps, a per-token summary of what each head attends to, a translation's
+source × output alignment, and the IMDB study's test accuracies.
 
 Figures are `matplotlib.figure.Figure`s drawn without pyplot (no global state, no display
 needed); `render` draws one into an RGBA array, which `save_png` writes atomically and
@@ -146,6 +146,25 @@ def alignment_figure(weights, source_tokens, output_tokens):
     axes.set_xlabel("French (source)")
     axes.set_ylabel("English (output)")
     figure.colorbar(image, ax=axes)
+    return figure
+
+
+def accuracy_figure(rows):
+    """Test accuracy of each row that has one (`analysis.results.comparison_rows`): a
+    horizontal bar per model, in the rows' order from the top, labelled with its value."""
+    scored = [row for row in rows if row["test_accuracy"] is not None]
+    accuracies = [100 * row["test_accuracy"] for row in scored]
+    figure = Figure(figsize=(7.5, 1.2 + 0.45 * len(scored)), layout="constrained")
+    axes = figure.add_subplot()
+    positions = range(len(scored))
+    axes.barh(positions, accuracies, color="tab:blue")
+    axes.set_yticks(positions, [row["model"] for row in scored], fontsize=9)
+    axes.invert_yaxis()
+    # From a round number below the lowest bar, so that the differences show.
+    axes.set_xlim(5 * math.floor(min(accuracies, default=50.0) / 5) - 5, 100)
+    for position, accuracy in zip(positions, accuracies):
+        axes.text(accuracy + 0.2, position, f"{accuracy:.2f}%", va="center", fontsize=8)
+    axes.set_xlabel("IMDB test accuracy (%)")
     return figure
 
 

@@ -1,7 +1,12 @@
-"""Results tables from `results.json` files, for the comparison and README."""
+"""Results tables from `results.json` files, for the comparison and README: the full table,
+and the study's page (a short table with its commands below) with a TensorBoard HParams
+experiment of one session per model (its chart is `figures.accuracy_figure`)."""
 
 import json
 from pathlib import Path
+
+import tensorflow as tf
+from tensorboard.plugins.hparams import api as hparams_api
 
 COLUMNS = (
     ("model", "Model"),
@@ -81,6 +86,65 @@ def markdown_table(rows):
     for row in rows:
         lines.append("| " + " | ".join(_cell(row[key]) for key, _ in COLUMNS) + " |")
     return "\n".join(lines)
+
+
+SHORT_COLUMNS = (
+    ("model", "Model"),
+    ("tokens", "Input tokens"),
+    ("test_accuracy", "Test accuracy"),
+    ("test_f1", "Test F1"),
+    ("parameters", "Parameters"),
+    ("train_minutes", "Minutes"),
+)
+
+
+def study_summary(rows):
+    """The study's page in markdown: a short table whose rows are numbered, then a bash block
+    with each row's command (or why it was skipped) under its number."""
+    header = "| # | " + " | ".join(title for _, title in SHORT_COLUMNS) + " |"
+    lines = [header, "|---|" + "---|" * len(SHORT_COLUMNS)]
+    commands = []
+    for number, row in enumerate(rows, 1):
+        cells = " | ".join(_cell(row[key]) for key, _ in SHORT_COLUMNS)
+        lines.append(f"| {number} | {cells} |")
+        command = row["command"]
+        commands += [
+            f"# {number}. {row['model']}",
+            f"# {command}" if command.startswith("skipped") else command,
+        ]
+    return "\n".join([*lines, "", "```bash", *commands, "```"])
+
+
+def write_hparams_sessions(rows, folder):
+    """A TensorBoard HParams experiment in `folder`: the model and experiment of each row
+    as hyperparameters, its test accuracy and F1 as metrics, one session (`<folder>/<n>`)
+    per row that has a test accuracy, so that the dashboard lists the study's models side by
+    side."""
+    scored = [row for row in rows if row["test_accuracy"] is not None]
+    if not scored:
+        return
+    model = hparams_api.HParam("model", hparams_api.Discrete([row["model"] for row in scored]))
+    experiment = hparams_api.HParam("experiment")
+    metrics = [hparams_api.Metric(name) for name in ("test_accuracy", "test_f1")]
+    folder = Path(folder)
+    _write_summaries(folder, lambda: hparams_api.hparams_config([model, experiment], metrics))
+    for number, row in enumerate(scored, 1):
+
+        def session(row=row):
+            hparams_api.hparams({model: row["model"], experiment: row["experiment"]})
+            for name in ("test_accuracy", "test_f1"):
+                if row[name] is not None:
+                    tf.summary.scalar(name, row[name], step=0)
+
+        _write_summaries(folder / str(number), session)
+
+
+def _write_summaries(folder, write):
+    """Runs `write()` with a summary writer of `folder` as the default, then closes it."""
+    writer = tf.summary.create_file_writer(str(folder))
+    with writer.as_default():
+        write()
+    writer.close()
 
 
 def load_results(folder):

@@ -36,12 +36,18 @@ class BertPretrainPreset(CheckedPreset):
     `bert_imdb` fine-tunes at most at this length; BERT's second phase
     (`--init-from` an earlier run with a longer `sequence_length`) widens it.
     `max_per_split`: reviews kept per split by `data.imdb.load_imdb` (None: all).
+    `dropout` and `normalize_first` (pre-LN blocks, `models.bert.BertEncoder`) shape a new
+    encoder; one started from an earlier run (`--init-from`) keeps its own. `nsp`: False
+    minimises the MLM loss alone (the ablation; the inputs keep their sentence pairs).
     """
 
     config_name: str = one_of("tiny", BERT_CONFIGS)
     vocabulary_size: int = positive(10000)
+    dropout: float = rate(0.1)
+    normalize_first: bool = False
     sequence_length: int = positive(128)
     max_predictions: int = positive(20)
+    nsp: bool = True
     batch_size: int = positive(32)
     epochs: int = positive(16)
     steps_per_epoch: int | None = positive(1000)

@@ -1,6 +1,7 @@
 """Pre-train BERT with MLM + NSP on IMDB's unlabelled and training reviews
 (never the test reviews), and save the encoder with its vocabulary."""
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -126,8 +127,9 @@ def pretraining_examples(run, documents, vocabulary):
 
 def build_pretrainer(run, vocabulary, initial_encoder, total_steps):
     """`(pretrainer, optimizer)` under `run.strategy.scope()`: a new encoder of the preset's
-    size, or `initial_encoder` with at least `config.sequence_length` positions; fresh MLM
-    and NSP heads; AdamW with warm-up and linear decay over `total_steps`."""
+    size, dropout and block layout, or `initial_encoder` with at least
+    `config.sequence_length` positions; fresh MLM and NSP heads; AdamW with warm-up and
+    linear decay over `total_steps`."""
     config = run.config
     with run.strategy.scope():
         if initial_encoder is None:
@@ -135,6 +137,8 @@ def build_pretrainer(run, vocabulary, initial_encoder, total_steps):
                 config.config_name,
                 len(vocabulary),
                 max_sequence_length=config.sequence_length,
+                dropout=config.dropout,
+                normalize_first=config.normalize_first,
             )
         else:
             encoder = extend_positions(
@@ -226,7 +230,12 @@ def pretrain_bert(run, data, init_from=None):
 
     outcome = run_task(
         run,
-        task_trainer(run, pretrainer, optimizer, objectives.bert_pretraining),
+        task_trainer(
+            run,
+            pretrainer,
+            optimizer,
+            functools.partial(objectives.bert_pretraining, nsp=run.config.nsp),
+        ),
         dataset("train", shuffle=True),
         steps_per_epoch=steps_per_epoch,
         validation_dataset=dataset("validation", shuffle=False),

@@ -4,8 +4,10 @@ Each stage is one run of an experiment, in its own run folder, with what the stu
 (`presets.study`) changes in that experiment's preset; a stage needs the stages whose runs
 it starts from. In order: the bag-of-n-grams baseline, word2vec, the BiLSTM from nothing and
 from word2vec (fine-tuned, frozen), BERT from scratch, BERT pre-training (one stage per
-phase of the recipe), BERT fine-tuned from it, and BERT fine-tuned from a real checkpoint
-(given, or the MiniLM-L6 package when installed; else that stage is skipped, with why).
+phase of the recipe), BERT fine-tuned from it, the probe of static and contextual vectors
+on ambiguous words (word2vec, the BiLSTM, the pre-trained encoder), and BERT fine-tuned
+from a real checkpoint (given, or the MiniLM-L6 package when installed; else that stage is
+skipped, with why).
 """
 
 import dataclasses
@@ -133,8 +135,30 @@ def study_stages(name, logdir, recipe, init_from=None):
             needs=(stages[-1].name,),
         )
     )
+    stages.append(probe_stage(name, logdir, stages))
     stages.append(real_checkpoint_stage(name, recipe, init_from))
     return stages
+
+
+def probe_stage(name, logdir, stages):
+    """The probe of static and contextual vectors on ambiguous words (`embedding_probe`):
+    word2vec, the BiLSTM and the encoder of the last pre-training phase, of `stages`."""
+    pretrained = [stage for stage in stages if stage.experiment == "bert_pretrain"][-1]
+    sources = {"--word2vec": "word2vec", "--lstm": "lstm", "--bert": pretrained.name}
+    by_name = {stage.name: stage for stage in stages}
+    return Stage(
+        "probe",
+        "embedding_probe",
+        name,
+        "static vs contextual vectors",
+        tuple(
+            word
+            for flag, needed in sources.items()
+            for word in (flag, str(by_name[needed].run_dir(logdir)))
+        ),
+        needs=tuple(sources.values()),
+        classifier=False,
+    )
 
 
 def pretraining_stages(name, logdir, recipe):

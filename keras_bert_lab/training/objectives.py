@@ -48,8 +48,8 @@ def classification(labels, logits):
     }
 
 
-def bert_pretraining(labels, outputs):
-    """MLM + NSP of BERT.
+def bert_pretraining(labels, outputs, nsp=True):
+    """MLM + NSP of BERT (MLM alone, the ablation, without `nsp`).
 
     Args:
         labels: dict with `mlm_labels` int `[batch_size, max_predictions]`,
@@ -59,10 +59,12 @@ def bert_pretraining(labels, outputs):
         outputs: dict with `mlm_logits` `[batch_size, max_predictions,
             vocabulary_size]` (computed at the masked positions only) and
             `nsp_logits` `[batch_size, 2]`.
+        nsp: bool, whether the NSP loss is minimised (its accuracy is
+            reported either way).
 
     Returns:
         `mlm_loss` and `mlm_accuracy` over the real predictions only, and
-        `nsp_loss` and `nsp_accuracy` over examples.
+        `nsp_loss` (with `nsp`) and `nsp_accuracy` over examples.
     """
     mlm_labels = tf.cast(labels["mlm_labels"], tf.int32)
     mlm_weights = tf.cast(labels["mlm_weights"], tf.float32)
@@ -70,18 +72,20 @@ def bert_pretraining(labels, outputs):
     nsp_labels = tf.cast(labels["nsp_labels"], tf.int32)
     nsp_logits = tf.cast(outputs["nsp_logits"], tf.float32)
     nsp_weights = tf.ones_like(nsp_labels, tf.float32)
-    return {
+    terms = {
         "mlm_loss": _term(
             tf.nn.sparse_softmax_cross_entropy_with_logits(mlm_labels, mlm_logits),
             mlm_weights,
         ),
         "mlm_accuracy": _accuracy(mlm_labels, mlm_logits, mlm_weights),
-        "nsp_loss": _term(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(nsp_labels, nsp_logits),
-            nsp_weights,
-        ),
         "nsp_accuracy": _accuracy(nsp_labels, nsp_logits, nsp_weights),
     }
+    if nsp:
+        terms["nsp_loss"] = _term(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(nsp_labels, nsp_logits),
+            nsp_weights,
+        )
+    return terms
 
 
 def sequence_to_sequence(labels, logits, label_smoothing=0.0):

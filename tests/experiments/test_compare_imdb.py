@@ -27,11 +27,17 @@ def test_the_smoke_study_runs_every_stage_then_reuses_them(
     rows = smoke_study(tiny_imdb_dir, tmp_path, "--epochs", "1", "--seed", "7")
     out = capfd.readouterr().out
     commands = [line for line in out.splitlines() if line.startswith("$ ")]
-    assert len(commands) == 9
+    assert len(commands) == 10
     assert all(line.startswith("$ python -m experiments.") for line in commands)
     assert "--seed 7" in commands[1] and "--epochs 1" in commands[1]
     assert "sequence_length" not in commands[1]  # word2vec_imdb has no such field.
-    assert "  10. bert_real_checkpoint: " in out and "(skipped: no real checkpoint" in out
+    (probe_command,) = [line for line in commands if "experiments.embedding_probe" in line]
+    assert "--epochs" not in probe_command and "--data-dir" not in probe_command  # Not its flags.
+    probe = json.loads((tmp_path / "embedding_probe/smoke/results.json").read_text())
+    assert probe["sources"]["word2vec"]["within"] == pytest.approx(1.0)  # Static.
+    assert not probe["sources"]["lstm_layer_1"]["static"]
+    assert not probe["sources"]["bert_layer_1"]["static"]
+    assert "  11. bert_real_checkpoint: " in out and "(skipped: no real checkpoint" in out
     config = json.loads((tmp_path / "bert_pretrain/smoke-48/results.json").read_text())["config"]
     assert (config["sequence_length"], config["max_predictions"]) == (48, 7)  # The recipe's.
     results = json.loads((tmp_path / "bert_imdb/smoke-pretrained/results.json").read_text())
@@ -52,12 +58,18 @@ def test_the_smoke_study_runs_every_stage_then_reuses_them(
     table = (tmp_path / "compare_imdb" / "smoke" / "comparison.md").read_text()
     assert "from scratch" in table and "pre-trained" in table and "skipped: " in table
     assert json.loads((tmp_path / "compare_imdb/smoke/comparison.json").read_text()) == rows
+    summary = (tmp_path / "compare_imdb/smoke/summary.md").read_text()
+    assert summary.startswith("| # | Model |") and "# 7. " in summary and "```bash" in summary
+    assert (tmp_path / "compare_imdb/smoke/accuracy.png").stat().st_size > 0
+    sessions = [path.name for path in (tmp_path / "compare_imdb/smoke/hparams").iterdir()]
+    assert sorted(name for name in sessions if name.isdigit()) == [str(n) for n in range(1, 7)]
 
     files = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*") if path.is_file()}
     again = smoke_study(tiny_imdb_dir, tmp_path, "--epochs", "1", "--seed", "7")
     out = capfd.readouterr().out
     assert again == rows
-    assert out.count(" is finished") == 9  # Each stage printed its results, trained nothing.
+    # Each stage's results printed, no stage started, nothing trained.
+    assert out.count(" is finished") == 10 and "$ python" not in out
     changed = [
         path
         for path, stamp in files.items()

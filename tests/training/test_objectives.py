@@ -32,6 +32,10 @@ def test_bert_pretraining_uses_only_real_predictions():
         objectives.bert_pretraining(changed, outputs)["mlm_loss"].total,
         terms["mlm_loss"].total,
     )
+    # The MLM-only ablation: no NSP loss to minimise, its accuracy still reported.
+    mlm_only = objectives.bert_pretraining(labels, outputs, nsp=False)
+    assert set(mlm_only) == {"mlm_loss", "mlm_accuracy", "nsp_accuracy"}
+    assert "nsp_loss" in terms and set(objectives.LOSS_TERMS) & set(mlm_only) == {"mlm_loss"}
 
 
 def test_sequence_loss_ignores_padding_and_smooths_labels():

@@ -59,7 +59,10 @@ class BertEncoder(keras.Model):
     `num_layers` post-LN `TransformerEncoderBlock`s with GELU (tanh
     approximation, as in BERT's code), then the pooler
     `tanh(x[:, 0] W + b)` on the `[CLS]` token. All weights start from a
-    truncated normal with standard deviation `initializer_range`.
+    truncated normal with standard deviation `initializer_range`. With
+    `normalize_first`, the blocks are pre-LN (each sub-layer normalises its
+    input; Xiong et al., 2020, stable at larger learning rates) and a last
+    LayerNorm (`final_norm`) follows them.
 
     Masking: `padding_mask` is given to every block, so padded keys get zero
     attention weight and the outputs at real positions do not depend on the
@@ -79,6 +82,8 @@ class BertEncoder(keras.Model):
             `"gelu"` (the exact GELU of Hugging Face's BERT).
         layer_norm_epsilon: float, epsilon of every layer normalisation.
         initializer_range: float, standard deviation of the initializer.
+        normalize_first: bool, pre-LN blocks and a final LayerNorm instead of
+            BERT's post-LN blocks.
         dtype: dtype policy of the layers, e.g. `"mixed_float16"`; None for
             the global policy.
         **kwargs: `keras.Model` arguments such as `name`.
@@ -122,6 +127,7 @@ class BertEncoder(keras.Model):
         activation="gelu_approximate",
         layer_norm_epsilon=1e-12,
         initializer_range=0.02,
+        normalize_first=False,
         dtype=None,
         **kwargs,
     ):
@@ -148,8 +154,14 @@ class BertEncoder(keras.Model):
             activation=activation,
             layer_norm_epsilon=layer_norm_epsilon,
             initializer_range=initializer_range,
+            normalize_first=normalize_first,
             dtype=dtype,
         )
+        final_norm = None
+        if normalize_first:
+            final_norm = keras.layers.LayerNormalization(
+                epsilon=layer_norm_epsilon, dtype=dtype, name="final_norm"
+            )
         pooled_dense = keras.layers.Dense(
             hidden_dim,
             activation="tanh",
@@ -160,13 +172,14 @@ class BertEncoder(keras.Model):
 
         # === Functional model ===
         inputs = symbolic_inputs(INPUT_NAMES)
-        outputs = _encode(inputs, embeddings, transformer_layers, pooled_dense)
+        outputs = _encode(inputs, embeddings, transformer_layers, final_norm, pooled_dense)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         if dtype is not None:
             self.dtype_policy = dtype
 
         self.embeddings = embeddings
         self.transformer_layers = transformer_layers
+        self.final_norm = final_norm
         self.pooled_dense = pooled_dense
 
         # === Config ===
@@ -181,6 +194,7 @@ class BertEncoder(keras.Model):
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
+        self.normalize_first = normalize_first
 
     def call(self, inputs, training=None, mask=None):
         return super().call(select_inputs(inputs, INPUT_NAMES), training=training, mask=mask)
@@ -249,8 +263,10 @@ class BertEncoder(keras.Model):
             else ops.concatenate([cls_position, ops.cast(positions, "int32")], axis=1)
         )
         queries = ops.take_along_axis(x, query_positions[:, :, None], axis=1)
-        x = self.transformer_layers[-1](
-            queries, padding_mask=padding_mask, key_value=x, training=training
+        x = self._final(
+            self.transformer_layers[-1](
+                queries, padding_mask=padding_mask, key_value=x, training=training
+            )
         )
         outputs = {"pooled_output": self.pooled_dense(x[:, 0, :])}
         if positions is not None:
@@ -289,18 +305,24 @@ class BertEncoder(keras.Model):
             "encoder_layer_outputs": [],
             "attention_weights": [],
         }
-        for block in self.transformer_layers:
+        for index, block in enumerate(self.transformer_layers):
             x, weights = block(
                 x,
                 padding_mask=padding_mask,
                 return_attention_scores=True,
                 training=training,
             )
+            if index == self.num_layers - 1:
+                x = self._final(x)
             outputs["encoder_layer_outputs"].append(x)
             outputs["attention_weights"].append(weights)
         outputs["sequence_output"] = x
         outputs["pooled_output"] = self.pooled_dense(x[:, 0, :])
         return outputs
+
+    def _final(self, x):
+        """The last block's output as the heads read it (`final_norm` of a pre-LN stack)."""
+        return x if self.final_norm is None else self.final_norm(x)
 
     def layer_outputs_model(self):
         """A `keras.Model` mapping the encoder's inputs to the dict of
@@ -323,6 +345,7 @@ class BertEncoder(keras.Model):
             "activation": self.activation,
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "initializer_range": self.initializer_range,
+            "normalize_first": self.normalize_first,
         }
 
     @classmethod
@@ -330,17 +353,20 @@ class BertEncoder(keras.Model):
         return cls(**config)
 
 
-def _encode(inputs, embeddings, transformer_layers, pooled_dense):
+def _encode(inputs, embeddings, transformer_layers, final_norm, pooled_dense):
     """The encoder's function, on the symbolic inputs of its functional model.
 
     Returns:
         dict with `sequence_output` `[batch_size, sequence_length,
-        hidden_dim]`, the last block's output, and `pooled_output`
-        `[batch_size, hidden_dim]`, the pooler on `[CLS]`.
+        hidden_dim]`, the last block's output (through `final_norm` unless
+        None), and `pooled_output` `[batch_size, hidden_dim]`, the pooler on
+        `[CLS]`.
     """
     x = embeddings(inputs["token_ids"], segment_ids=inputs["segment_ids"])
     for block in transformer_layers:
         x = block(x, padding_mask=inputs["padding_mask"])
+    if final_norm is not None:
+        x = final_norm(x)
     return {
         "sequence_output": x,
         "pooled_output": pooled_dense(x[:, 0, :]),
@@ -348,7 +374,7 @@ def _encode(inputs, embeddings, transformer_layers, pooled_dense):
 
 
 def _build_blocks(num_layers, initializer_range, dtype, **block_arguments):
-    """The encoder's `num_layers` post-LN `TransformerEncoderBlock`s, named
+    """The encoder's `num_layers` `TransformerEncoderBlock`s, named
     `transformer_layer_{i}` (as in keras-hub, for weight conversion)."""
     return [
         TransformerEncoderBlock(

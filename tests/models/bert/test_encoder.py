@@ -163,3 +163,26 @@ def test_encoder_saves_and_reloads_in_a_fresh_process(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "IDENTICAL" in result.stdout
+
+
+def test_a_pre_ln_encoder_normalises_its_last_output_on_every_path():
+    encoder = make_encoder(normalize_first=True)
+    assert all(block.normalize_first for block in encoder.transformer_layers)
+    batch = make_batch([6, 4], 6)
+    outputs = encoder(batch)
+    # The last block's output, through the final LayerNorm: zero mean, unit variance.
+    sequence = np.asarray(outputs["sequence_output"])
+    np.testing.assert_allclose(sequence.mean(-1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(sequence.std(-1), 1.0, atol=1e-2)
+    layers = encoder.layer_outputs(batch)
+    np.testing.assert_array_equal(layers["encoder_layer_outputs"][-1], sequence)
+    positions = np.array([[1, 3], [2, 0]])
+    pruned = encoder.outputs_at(batch, positions)
+    expected = np.take_along_axis(sequence, positions[:, :, None], axis=1)
+    np.testing.assert_allclose(pruned["sequence_output"], expected, atol=1e-5)
+    np.testing.assert_allclose(pruned["pooled_output"], outputs["pooled_output"], atol=1e-5)
+    # The configuration round-trips, and post-LN (BERT's, the default) has no final norm.
+    copy = BertEncoder.from_config(encoder.get_config())
+    copy.set_weights(encoder.get_weights())
+    np.testing.assert_array_equal(copy(batch)["sequence_output"], sequence)
+    assert make_encoder().final_norm is None and not make_encoder().get_config()["normalize_first"]
