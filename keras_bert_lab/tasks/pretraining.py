@@ -228,14 +228,10 @@ def pretrain_bert(run, data, init_from=None):
     def check_reloaded(pretrainer, _):
         check_reloaded_encoder(run.run_dir, pretrainer.encoder, vocabulary, examples["validation"])
 
+    objective = functools.partial(objectives.bert_pretraining, nsp=config.nsp)
     outcome = run_task(
         run,
-        task_trainer(
-            run,
-            pretrainer,
-            optimizer,
-            functools.partial(objectives.bert_pretraining, nsp=run.config.nsp),
-        ),
+        task_trainer(run, pretrainer, optimizer, objective),
         dataset("train", shuffle=True),
         steps_per_epoch=steps_per_epoch,
         validation_dataset=dataset("validation", shuffle=False),

@@ -157,17 +157,8 @@ class BertEncoder(keras.Model):
             normalize_first=normalize_first,
             dtype=dtype,
         )
-        final_norm = None
-        if normalize_first:
-            final_norm = keras.layers.LayerNormalization(
-                epsilon=layer_norm_epsilon, dtype=dtype, name="final_norm"
-            )
-        pooled_dense = keras.layers.Dense(
-            hidden_dim,
-            activation="tanh",
-            kernel_initializer=bert_initializer(initializer_range),
-            dtype=dtype,
-            name="pooled_dense",
+        final_norm, pooled_dense = _build_output_layers(
+            hidden_dim, normalize_first, layer_norm_epsilon, initializer_range, dtype
         )
 
         # === Functional model ===
@@ -385,6 +376,24 @@ def _build_blocks(num_layers, initializer_range, dtype, **block_arguments):
         )
         for i in range(num_layers)
     ]
+
+
+def _build_output_layers(hidden_dim, normalize_first, layer_norm_epsilon, initializer_range, dtype):
+    """`(final_norm, pooled_dense)`: the LayerNorm after a pre-LN stack (None after a post-LN
+    one) and the pooler's dense layer."""
+    final_norm = None
+    if normalize_first:
+        final_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, dtype=dtype, name="final_norm"
+        )
+    pooled_dense = keras.layers.Dense(
+        hidden_dim,
+        activation="tanh",
+        kernel_initializer=bert_initializer(initializer_range),
+        dtype=dtype,
+        name="pooled_dense",
+    )
+    return final_norm, pooled_dense
 
 
 class _LayerOutputs(keras.layers.Layer):
