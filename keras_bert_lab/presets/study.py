@@ -48,12 +48,14 @@ class ImdbStudyPreset(CheckedPreset):
 
 
 IMDB_STUDY_PRESETS = {
+    # The last phase's 64 positions hold the probe's sentences (`analysis.probe`) in the
+    # smoke vocabulary's word pieces.
     "smoke": ImdbStudyPreset(
         pretraining_phases=(
             PretrainingPhase(sequence_length=32, max_predictions=5),
-            PretrainingPhase(sequence_length=48, max_predictions=7, epochs=1),
+            PretrainingPhase(sequence_length=64, max_predictions=10, epochs=1),
         ),
-        sequence_length=48,
+        sequence_length=64,
         tail_length=16,
     ),
     "cpu": ImdbStudyPreset(),

@@ -38,10 +38,10 @@ def test_the_smoke_study_runs_every_stage_then_reuses_them(
     assert not probe["sources"]["lstm_layer_1"]["static"]
     assert not probe["sources"]["bert_layer_1"]["static"]
     assert "  11. bert_real_checkpoint: " in out and "(skipped: no real checkpoint" in out
-    config = json.loads((tmp_path / "bert_pretrain/smoke-48/results.json").read_text())["config"]
-    assert (config["sequence_length"], config["max_predictions"]) == (48, 7)  # The recipe's.
+    config = json.loads((tmp_path / "bert_pretrain/smoke-64/results.json").read_text())["config"]
+    assert (config["sequence_length"], config["max_predictions"]) == (64, 10)  # The recipe's.
     results = json.loads((tmp_path / "bert_imdb/smoke-pretrained/results.json").read_text())
-    assert (results["config"]["sequence_length"], results["config"]["tail_length"]) == (48, 16)
+    assert (results["config"]["sequence_length"], results["config"]["tail_length"]) == (64, 16)
     assert results["config"]["epochs"] == 1 and results["hparams"]["seed"] == 7
     assert [row["experiment"] for row in rows] == [
         "imdb_ngrams",
@@ -73,7 +73,7 @@ def test_the_smoke_study_runs_every_stage_then_reuses_them(
     changed = [
         path
         for path, stamp in files.items()
-        if path.stat().st_mtime_ns != stamp and "compare_imdb" not in path.parts
+        if "compare_imdb" not in path.parts and path.stat().st_mtime_ns != stamp
     ]
     assert not changed
 
