@@ -179,9 +179,9 @@ def forwarded(parser, args, experiment):
     taken = {action.dest for action in stage_parser(experiment)._actions}
     words = []
     for name in FORWARDED_FLAGS:
-        value = getattr(args, name)
         if name not in taken:
             continue
+        value = getattr(args, name)
         if value in (None, False) or (
             value == parser.get_default(name) and name not in ("preset", "logdir")
         ):
