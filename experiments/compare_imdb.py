@@ -37,6 +37,7 @@ from keras_bert_lab.analysis.results import (
     markdown_table,
     skipped_row,
     study_summary,
+    total_seconds,
     write_hparams_sessions,
 )
 from keras_bert_lab.figures import accuracy_figure, render, save_png
@@ -57,11 +58,24 @@ from keras_bert_lab.tasks.run import (
     report_finished,
     run_folder,
 )
-from keras_bert_lab.tasks.study import select_stages, stage_state, study_stages
+from keras_bert_lab.tasks.study import (
+    seconds_left,
+    select_stages,
+    stage_state,
+    stage_times,
+    study_stages,
+)
 from keras_bert_lab.training.interrupts import run_child
-from keras_bert_lab.utils import atomic_directory, write_json_atomically, write_text_atomically
+from keras_bert_lab.utils import (
+    atomic_directory,
+    machine_description,
+    write_json_atomically,
+    write_text_atomically,
+)
 
 EXPERIMENT = "compare_imdb"
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "results"
+"""Where `reference_times` looks for a measured study of the preset."""
 STAGE_PRESETS = {
     "imdb_ngrams": IMDB_NGRAMS_PRESETS,
     "word2vec_imdb": WORD2VEC_IMDB_PRESETS,
@@ -191,11 +205,49 @@ def forwarded(parser, args, experiment):
     return words
 
 
-def print_plan(stages, logdir):
-    """One line per stage: its name, run folder and state (`tasks.study.stage_state`)."""
+def reference_times(preset):
+    """The `stages` of `results/compare_imdb-<preset>-stages.json` (the stage times of a
+    study of `preset` measured to its end, a copy of its `stages.json`) and where they were
+    measured; `({}, None)` without one."""
+    path = REFERENCE_DIR / f"{EXPERIMENT}-{preset}-stages.json"
+    if not path.is_file():
+        return {}, None
+    reference = json.loads(path.read_text())
+    machine = reference["machine"]
+    where = [machine["cpu_model"], f"{machine['usable_cpus']} CPUs", *machine["accelerators"]]
+    return reference["stages"], ", ".join(where)
+
+
+def _minutes(seconds):
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def time_left(stages, logdir, reference):
+    """The study's seconds left (`tasks.study.seconds_left`), or None where a stage to run
+    has no measured figure."""
+    left = [seconds_left(stage, logdir, reference) for stage in stages]
+    return None if None in left else sum(left)
+
+
+def print_plan(stages, logdir, preset):
+    """One line per stage: its name, run folder, state (`tasks.study.stage_state`) and the
+    time it needs, as measured (`reference_times`); then the study's time left."""
+    reference, machine = reference_times(preset)
     print(f"{EXPERIMENT}: {len(stages)} stages", flush=True)
     for number, stage in enumerate(stages, 1):
-        print(f"  {number}. {stage.name}: {stage.run_dir(logdir)} ({stage_state(stage, logdir)})")
+        state = stage_state(stage, logdir)
+        left = seconds_left(stage, logdir, reference)
+        if left and not stage.skipped:
+            state += f", about {_minutes(left)}"
+        print(f"  {number}. {stage.name}: {stage.run_dir(logdir)} ({state})")
+    left = time_left(stages, logdir, reference)
+    if left is None:
+        print(
+            f"{EXPERIMENT}: no time estimate for some stages (no study of preset {preset} "
+            f"measured to its end in {REFERENCE_DIR.name}/)"
+        )
+    else:
+        print(f"{EXPERIMENT}: about {_minutes(left)} left, as measured on {machine}", flush=True)
 
 
 def stage_flags(parser, args, stage, assignments):
@@ -245,25 +297,34 @@ def run_stage(parser, args, stage, assignments):
 
 def run_stages(parser, args, stages, assignments):
     """Runs every stage in turn (one line at its start and end); returns the rows of the
-    classifiers, a skipped stage's row saying why."""
-    rows, started = [], time.monotonic()
+    classifiers, a skipped stage's row saying why. A row's `compute_minutes` are the wall
+    minutes of its run and of the runs it starts from (`tasks.study.select_stages`)."""
+    rows, seconds, started = [], {}, time.monotonic()
+    reference, _ = reference_times(args.preset)
     for number, stage in enumerate(stages, 1):
         if stage.skipped:
             print(f"{EXPERIMENT}: [{number}/{len(stages)}] {stage.name} skipped: {stage.skipped}")
-            rows.append(skipped_row(stage.model, stage.experiment, stage.skipped))
+            row = skipped_row(stage.model, stage.experiment, stage.skipped)
+            rows.append(row | {"starts_from": stage.starts_from})
             continue
         print(f"{EXPERIMENT}: [{number}/{len(stages)}] {stage.name} ...", flush=True)
         stage_started = time.monotonic()
         run_stage(parser, args, stage, assignments[stage.name])
+        left = time_left(stages[number:], args.logdir, reference)
         print(
             f"{EXPERIMENT}: [{number}/{len(stages)}] {stage.name} done in "
             f"{(time.monotonic() - stage_started) / 60:.1f} min "
-            f"(study {(time.monotonic() - started) / 60:.1f} min)",
+            f"(study {(time.monotonic() - started) / 60:.1f} min"
+            + ("" if left is None else f", about {_minutes(left)} left")
+            + ")",
             flush=True,
         )
+        results = json.loads((stage.run_dir(args.logdir) / "results.json").read_text())
+        seconds[stage.name] = total_seconds(results)
         if stage.classifier:
-            results = json.loads((stage.run_dir(args.logdir) / "results.json").read_text())
-            rows += comparison_rows([results])
+            (row,) = comparison_rows([results])
+            compute = sum(seconds[needed.name] for needed in select_stages(stages, [stage.name]))
+            rows.append(row | {"starts_from": stage.starts_from, "compute_minutes": compute / 60})
     return rows
 
 
@@ -274,17 +335,21 @@ def main(argv=None):
     assignments = stage_assignments(parser, args, stages)
     out_dir = Path(args.logdir) / EXPERIMENT / (args.run_name or args.preset)
     print(f"{EXPERIMENT}: run folder {out_dir}", flush=True)
-    print_plan(stages, args.logdir)
+    print_plan(stages, args.logdir, args.preset)
     rows = run_stages(parser, args, stages, assignments)
-    write_comparison(rows, out_dir)
+    write_comparison(rows, out_dir, stage_times(stages, args.logdir))
     print(study_summary(rows))
     return rows
 
 
-def write_comparison(rows, out_dir):
+def write_comparison(rows, out_dir, times):
     """The study's outputs in `out_dir`: `summary.md` (the short table and its commands),
-    `comparison.md` (every column), `comparison.json` (the rows), `accuracy.png` and the
-    TensorBoard HParams experiment `hparams/`."""
+    `comparison.md` (every column), `comparison.json` (the rows), `accuracy.png`, the
+    TensorBoard HParams experiment `hparams/`, and `stages.json` (`times`, the stages'
+    `tasks.study.stage_times`, with the machine: copied to `results/`, the plan's
+    estimates)."""
+    stages = {"machine": machine_description(), "stages": times}
+    write_json_atomically(out_dir / "stages.json", stages)
     write_text_atomically(out_dir / "summary.md", study_summary(rows) + "\n")
     write_text_atomically(out_dir / "comparison.md", markdown_table(rows) + "\n")
     write_json_atomically(out_dir / "comparison.json", rows)

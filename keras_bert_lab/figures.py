@@ -1,5 +1,5 @@
 """Attention heatmaps, a per-token summary of what each head attends to, a translation's
-source × output alignment, and the IMDB study's test accuracies.
+source × output alignment, and the IMDB study's test accuracy against compute.
 
 Figures are `matplotlib.figure.Figure`s drawn without pyplot (no global state, no display
 needed); `render` draws one into an RGBA array, which `save_png` writes atomically and
@@ -149,22 +149,35 @@ def alignment_figure(weights, source_tokens, output_tokens):
     return figure
 
 
+FAMILIES = {
+    "imdb_ngrams": ("bag of n-grams", "tab:green"),
+    "imdb_lstm": ("BiLSTM", "tab:orange"),
+    "bert_imdb": ("BERT", "tab:blue"),
+}
+"""The study's model families by experiment: their names in the legend, and colours."""
+
+
 def accuracy_figure(rows):
-    """Test accuracy of each row that has one (`analysis.results.comparison_rows`): a
-    horizontal bar per model, in the rows' order from the top, labelled with its value."""
+    """Test accuracy against compute of each row that has an accuracy (the study's rows,
+    with `compute_minutes`): one labelled point per model, coloured by family (`FAMILIES`),
+    minutes on a log axis."""
     scored = [row for row in rows if row["test_accuracy"] is not None]
-    accuracies = [100 * row["test_accuracy"] for row in scored]
-    figure = Figure(figsize=(7.5, 1.2 + 0.45 * len(scored)), layout="constrained")
+    figure = Figure(figsize=(7.5, 4.8), layout="constrained")
     axes = figure.add_subplot()
-    positions = range(len(scored))
-    axes.barh(positions, accuracies, color="tab:blue")
-    axes.set_yticks(positions, [row["model"] for row in scored], fontsize=9)
-    axes.invert_yaxis()
-    # From a round number below the lowest bar, so that the differences show.
-    axes.set_xlim(5 * math.floor(min(accuracies, default=50.0) / 5) - 5, 100)
-    for position, accuracy in zip(positions, accuracies):
-        axes.text(accuracy + 0.2, position, f"{accuracy:.2f}%", va="center", fontsize=8)
-    axes.set_xlabel("IMDB test accuracy (%)")
+    for experiment, (family, colour) in FAMILIES.items():
+        members = [row for row in scored if row["experiment"] == experiment]
+        if members:
+            minutes = [row["compute_minutes"] for row in members]
+            accuracies = [100 * row["test_accuracy"] for row in members]
+            axes.scatter(minutes, accuracies, color=colour, label=family, zorder=2)
+    for row in scored:
+        point = (row["compute_minutes"], 100 * row["test_accuracy"])
+        axes.annotate(row["model"], point, xytext=(5, 4), textcoords="offset points", fontsize=8)
+    axes.set_xscale("log")
+    axes.set_xlabel("wall minutes on this machine, with what the model starts from")
+    axes.set_ylabel("IMDB test accuracy (%)")
+    axes.grid(alpha=0.3, zorder=0)
+    axes.legend(loc="lower right", fontsize=8)
     return figure
 
 

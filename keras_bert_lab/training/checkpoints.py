@@ -26,7 +26,9 @@ MODEL_STATE = "model_state"
 """The checkpoint key of a model's non-trainable variables (see `restore`)."""
 LAST_EPOCH_END = "last_epoch_end"
 """The checkpoint key of the step of the last epoch end done (validation, epoch-end work)."""
-LATER_KEYS = (MODEL_STATE, LAST_EPOCH_END)
+WALL_SECONDS = "wall_seconds"
+"""The checkpoint key of the wall time the run had spent when it was saved (`loop.RunClock`)."""
+LATER_KEYS = (MODEL_STATE, LAST_EPOCH_END, WALL_SECONDS)
 """Keys that checkpoints written by earlier versions lack (see `restore`)."""
 
 _READ_ERRORS = (tf.errors.OpError, IndexError, ValueError, OSError)

@@ -33,6 +33,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 import weakref
 
 import keras
@@ -69,6 +70,46 @@ def count_batches(dataset):
     return int(dataset.reduce(np.int64(0), lambda count, _: count + 1))
 
 
+class RunClock:
+    """The wall time a run has spent, over every invocation: kept in its checkpoints, so
+    that a run resumed across sessions reports its whole cost.
+
+    Args:
+        seconds: the float64 `tf.Variable` checkpointed as `checkpoints.WALL_SECONDS`.
+        started: `time.time()` when this invocation started.
+    """
+
+    def __init__(self, seconds, started):
+        self.seconds = seconds
+        self.started = started
+        self.earlier = 0.0
+        """Seconds of the earlier invocations, up to the checkpoint this one resumed from
+        (work they did after it was redone, and is counted, here)."""
+
+    def restored(self):
+        """Takes the earlier invocations' seconds from the restored variable."""
+        self.earlier = float(self.seconds.numpy())
+
+    def total(self):
+        return self.earlier + time.time() - self.started
+
+    def tick(self):
+        """Sets the variable to the total, before a checkpoint is saved."""
+        self.seconds.assign(self.total())
+
+
+class ClockedCheckpointManager(tf.train.CheckpointManager):
+    """A `tf.train.CheckpointManager` whose every save holds the run's wall time so far."""
+
+    def __init__(self, checkpoint, directory, max_to_keep, clock):
+        super().__init__(checkpoint, directory, max_to_keep=max_to_keep)
+        self.clock = clock
+
+    def save(self, checkpoint_number=None, **kwargs):
+        self.clock.tick()
+        return super().save(checkpoint_number=checkpoint_number, **kwargs)
+
+
 class DistributedTrainer:
     """Trains `model` on `(features, labels)` batches with `objective`.
 
@@ -86,6 +127,8 @@ class DistributedTrainer:
         log_every_steps: write training scalars to TensorBoard this often.
         max_checkpoints: checkpoints kept on disk.
         verbose: show a progress bar.
+        started: `time.time()` when the run's invocation started (`RunClock`); default:
+            now.
     """
 
     def __init__(
@@ -101,6 +144,7 @@ class DistributedTrainer:
         log_every_steps=20,
         max_checkpoints=2,
         verbose=True,
+        started=None,
     ):
         self.model = model
         self.optimizer = optimizer
@@ -121,6 +165,7 @@ class DistributedTrainer:
             self.last_epoch_end = tf.Variable(
                 0, dtype=tf.int64, trainable=False, name="last_epoch_end"
             )
+            wall_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="wall_seconds")
             self.optimizer.build(self.model.trainable_variables)
         self._checkpointed = {
             "model": model,
@@ -133,7 +178,9 @@ class DistributedTrainer:
             checkpoints.MODEL_STATE: list(model.non_trainable_variables),
             # A run interrupted in an epoch's end does it first when resumed.
             checkpoints.LAST_EPOCH_END: self.last_epoch_end,
+            checkpoints.WALL_SECONDS: wall_seconds,
         }
+        self.clock = RunClock(wall_seconds, time.time() if started is None else started)
         self.checkpoint = tf.train.Checkpoint(**self._checkpointed)
         # Every worker saves (saving is collective) but only the chief's
         # copy is kept; every worker restores from the chief's. A worker's
@@ -143,8 +190,8 @@ class DistributedTrainer:
         if not self.chief:
             save_dir = tempfile.mkdtemp(prefix="kbl-worker-checkpoint-")
             weakref.finalize(self, shutil.rmtree, save_dir, ignore_errors=True)
-        self.checkpoint_manager = tf.train.CheckpointManager(
-            self.checkpoint, save_dir, max_to_keep=max_checkpoints
+        self.checkpoint_manager = ClockedCheckpointManager(
+            self.checkpoint, save_dir, max_checkpoints, self.clock
         )
         self._train_function = None
         self._evaluate_function = None
@@ -292,8 +339,11 @@ class DistributedTrainer:
             CheckpointError: there are checkpoints, but none reads back.
         """
         latest = checkpoints.resume_point(self.checkpoint_dir, warn=self.chief)
-        if latest and checkpoints.LAST_EPOCH_END in checkpoints.restore(self._checkpointed, latest):
-            self.last_epoch_end.assign(self.step)  # Saved only after its epoch's end, then.
+        if latest:
+            missing = checkpoints.restore(self._checkpointed, latest)
+            if checkpoints.LAST_EPOCH_END in missing:
+                self.last_epoch_end.assign(self.step)  # Saved only after its epoch's end, then.
+            self.clock.restored()
         return int(self.step.numpy())
 
     def fit(

@@ -24,8 +24,11 @@ def test_the_smoke_study_runs_every_stage_then_reuses_them(
 ):
     # `capfd`: the stages are child processes writing to the same file descriptors.
     monkeypatch.setattr(study, "minilm_folder", lambda: None)  # As where it is not installed.
+    reference = tmp_path / "reference"  # No measured study yet.
+    monkeypatch.setattr(compare_imdb, "REFERENCE_DIR", reference)
     rows = smoke_study(tiny_imdb_dir, tmp_path, "--epochs", "1", "--seed", "7")
     out = capfd.readouterr().out
+    assert "compare_imdb: no time estimate for some stages" in out
     commands = [line for line in out.splitlines() if line.startswith("$ ")]
     assert len(commands) == 10
     assert all(line.startswith("$ python -m experiments.") for line in commands)
@@ -61,12 +64,46 @@ def test_the_smoke_study_runs_every_stage_then_reuses_them(
     summary = (tmp_path / "compare_imdb/smoke/summary.md").read_text()
     assert summary.startswith("| # | Model |") and "# 7. " in summary and "```bash" in summary
     assert (tmp_path / "compare_imdb/smoke/accuracy.png").stat().st_size > 0
-    sessions = [path.name for path in (tmp_path / "compare_imdb/smoke/hparams").iterdir()]
-    assert sorted(name for name in sessions if name.isdigit()) == [str(n) for n in range(1, 7)]
+    hparams = tmp_path / "compare_imdb/smoke/hparams"
+    sessions = sorted(path.name for path in hparams.iterdir() if path.is_dir())
+    assert sessions[0] == "1-imdb_ngrams-smoke" and sessions[-1] == "6-bert_imdb-smoke-pretrained"
+    assert [row["starts_from"] for row in rows] == [
+        *("nothing", "nothing", "word2vec", "word2vec", "nothing"),
+        *("pre-trained here", "real checkpoint"),
+    ]
+
+    def minutes(*runs):
+        return (
+            sum(
+                json.loads((tmp_path / run / "results.json").read_text())["total_wall_time_seconds"]
+                for run in runs
+            )
+            / 60
+        )
+
+    # A row's compute counts the runs it starts from.
+    assert rows[2]["compute_minutes"] == pytest.approx(
+        minutes("word2vec_imdb/smoke", "imdb_lstm/smoke-word2vec")
+    )
+    assert rows[5]["compute_minutes"] == pytest.approx(
+        minutes("bert_pretrain/smoke", "bert_pretrain/smoke-64", "bert_imdb/smoke-pretrained")
+    )
+
+    # The study's stage times become the plan's estimates (`results/`).
+    times = json.loads((tmp_path / "compare_imdb/smoke/stages.json").read_text())
+    assert len(times["stages"]) == 10 and times["machine"]["usable_cpus"] >= 1
+    lstm = json.loads((tmp_path / "imdb_lstm/smoke/results.json").read_text())
+    assert times["stages"]["lstm"] == {
+        "seconds": lstm["total_wall_time_seconds"],
+        "optimizer_steps": lstm["metrics"]["optimizer_steps"],
+    }
+    reference.mkdir()
+    (reference / "compare_imdb-smoke-stages.json").write_text(json.dumps(times))
 
     files = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*") if path.is_file()}
     again = smoke_study(tiny_imdb_dir, tmp_path, "--epochs", "1", "--seed", "7")
     out = capfd.readouterr().out
+    assert "compare_imdb: about 0 min left, as measured on " in out
     assert again == rows
     # Each stage's results printed, no stage started, nothing trained.
     assert out.count(" is finished") == 10 and "$ python" not in out
@@ -134,6 +171,7 @@ def test_readme_table_is_generated_from_results_files(tmp_path):
             }
         )
     )
+    (results / "chaos.json").write_text(json.dumps({"runs": {}}))  # A benchmark's report.
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nrest\n")
     results_table.main(["--results-dir", str(results), "--readme", str(readme), "--write"])

@@ -420,3 +420,5 @@ def test_a_signal_saves_a_checkpoint_and_the_run_resumes(tiny_imdb_dir, tmp_path
     assert f"Resuming from step {step} of 180" in (tmp_path / "second.log").read_text()
     results = json.loads((tmp_path / "imdb_lstm/smoke/results.json").read_text())
     assert results["metrics"]["optimizer_steps"] == 180
+    # The first invocation's time up to its checkpoint counts in the run's total.
+    assert results["total_wall_time_seconds"] > results["wall_time_seconds"]

@@ -47,12 +47,14 @@ def test_results_json(tmp_path, capsys):
         "strategy",
         "replicas",
         "wall_time_seconds",
+        "total_wall_time_seconds",
         "git_commit",
         "machine",
         "command",
         "finished",
         "model",
     }
+    assert results["total_wall_time_seconds"] == results["wall_time_seconds"]  # No training.
     assert results["config"] == dataclasses.asdict(Preset())
     assert results["arguments"] == {"global_batch_size": None, "lr_scaling": "sqrt", "seed": 1337}
     assert results["command"].startswith("python -m experiments.exp --checkpoint-every=200 ")

@@ -203,3 +203,20 @@ def test_a_run_stopped_in_an_epochs_end_does_it_first_when_resumed(tmp_path):
         assert history[1][name] == pytest.approx(expected[1][name], abs=1e-6)
     for want, got in zip(uninterrupted.model.get_weights(), resumed.model.get_weights()):
         np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_a_resumed_run_counts_the_wall_time_of_the_invocations_before_it(tmp_path):
+    # Each invocation's clock starts at its `started`; its checkpoints hold the total so far.
+    strategy = tf.distribute.get_strategy()
+    data = dataset().batch(GLOBAL_BATCH)
+    first = make_trainer(strategy, tmp_path)
+    first.clock.started -= 100.0  # As if the invocation had started 100 s before.
+    first.fit(data, epochs=1)
+    saved = float(first.clock.seconds.numpy())
+    assert 100.0 < saved < 200.0 and first.clock.earlier == 0.0
+
+    second = make_trainer(strategy, tmp_path)
+    assert second.clock.earlier == 0.0 and second.restore() == 4
+    assert second.clock.earlier == saved
+    second.fit(data, epochs=2)
+    assert saved < float(second.clock.seconds.numpy()) < second.clock.total() < saved + 100.0

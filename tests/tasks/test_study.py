@@ -1,0 +1,54 @@
+"""The study's stages: what each needs, and the time each still needs."""
+
+import json
+
+import pytest
+import tensorflow as tf
+
+from keras_bert_lab.presets.study import IMDB_STUDY_PRESETS
+from keras_bert_lab.tasks.study import seconds_left, select_stages, stage_times, study_stages
+
+
+def stages(tmp_path):
+    return study_stages("cpu", tmp_path, IMDB_STUDY_PRESETS["cpu"], init_from="some-preset")
+
+
+def test_a_stage_brings_every_stage_it_needs_in_the_studys_order(tmp_path):
+    chosen = select_stages(stages(tmp_path), ["bert_pretrained"])
+    assert [stage.name for stage in chosen] == [
+        "bert_pretrain_128",
+        "bert_pretrain_256",
+        "bert_pretrained",
+    ]
+    with pytest.raises(ValueError, match="no stage bert; the stages are ngrams, word2vec"):
+        select_stages(stages(tmp_path), ["bert"])
+
+
+def finish(stage, logdir, seconds, steps):
+    stage.run_dir(logdir).mkdir(parents=True)
+    results = {"wall_time_seconds": 1.0, "total_wall_time_seconds": seconds}
+    results["metrics"] = {"optimizer_steps": steps}
+    (stage.run_dir(logdir) / "results.json").write_text(json.dumps(results))
+
+
+def test_the_time_left_is_the_measured_time_of_what_is_not_done(tmp_path):
+    by_name = {stage.name: stage for stage in stages(tmp_path)}
+    measured, here = tmp_path / "measured", tmp_path / "here"
+    finish(by_name["ngrams"], measured, 60.0, 1000)
+    finish(by_name["bert_pretrain_128"], measured, 3000.0, 16000)
+    reference = stage_times(by_name.values(), measured)
+    assert reference == {
+        "ngrams": {"seconds": 60.0, "optimizer_steps": 1000},
+        "bert_pretrain_128": {"seconds": 3000.0, "optimizer_steps": 16000},
+    }
+
+    finish(by_name["ngrams"], here, 50.0, 1000)
+    assert seconds_left(by_name["ngrams"], here, reference) == 0.0  # Finished.
+    pretraining = by_name["bert_pretrain_128"]
+    assert seconds_left(pretraining, here, reference) == 3000.0  # New.
+    # Resumes from step 4,000 of 16,000: three quarters left.
+    checkpoint = tf.train.Checkpoint(step=tf.Variable(0))
+    manager = tf.train.CheckpointManager(checkpoint, pretraining.run_dir(here) / "checkpoints", 2)
+    manager.save(checkpoint_number=4000)
+    assert seconds_left(pretraining, here, reference) == pytest.approx(2250.0)
+    assert seconds_left(by_name["word2vec"], here, reference) is None  # Never measured.
