@@ -9,6 +9,8 @@ in training, this scores well without generalising at all; on the near-duplicate
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from keras_bert_lab.utils import Progress
+
 
 class RetrievalTranslator:
     """Nearest training source by character n-gram TF-IDF cosine; answers with its target.
@@ -42,11 +44,12 @@ class RetrievalTranslator:
     def nearest(self, sources):
         """Index in the training pairs of each source's nearest training source (the first of
         equally near ones, so the answer is deterministic)."""
-        found = []
+        found, progress = [], Progress("retrieval baseline", len(sources))
         for start in range(0, len(sources), self.batch_size):
             queries = self._vectorizer.transform(sources[start : start + self.batch_size])
             similarities = (queries @ self._index).toarray()
             found.append(np.argmax(similarities, axis=1))
+            progress.advance(queries.shape[0])
         return np.concatenate(found) if found else np.zeros([0], np.int64)
 
     def translate(self, sources):
