@@ -12,6 +12,10 @@ reads check each tensor's CRC32C, so a flipped byte is found as well as a short 
 first, and resumes from the first that reads back whole, with one warning line naming the
 damaged files. When every listed checkpoint is damaged it raises `CheckpointError` rather than
 train again from step 0 over the folder.
+
+A checkpoint also holds the wall time the run had spent when it was saved (`RunClock`,
+saved by `ClockedCheckpointManager`), so that a run resumed across sessions reports its
+whole cost.
 """
 
 import dataclasses
@@ -19,6 +23,7 @@ import glob
 import os
 import re
 import sys
+import time
 
 import tensorflow as tf
 
@@ -157,3 +162,43 @@ def restore(objects, prefix):
     )
     checkpoint.restore(prefix).assert_existing_objects_matched()
     return missing
+
+
+class RunClock:
+    """The wall time a run has spent, over every invocation: kept in its checkpoints, so
+    that a run resumed across sessions reports its whole cost.
+
+    Args:
+        seconds: the float64 `tf.Variable` checkpointed as `checkpoints.WALL_SECONDS`.
+        started: `time.time()` when this invocation started.
+    """
+
+    def __init__(self, seconds, started):
+        self.seconds = seconds
+        self.started = started
+        self.earlier = 0.0
+        """Seconds of the earlier invocations, up to the checkpoint this one resumed from
+        (work they did after it was redone, and is counted, here)."""
+
+    def restored(self):
+        """Takes the earlier invocations' seconds from the restored variable."""
+        self.earlier = float(self.seconds.numpy())
+
+    def total(self):
+        return self.earlier + time.time() - self.started
+
+    def tick(self):
+        """Sets the variable to the total, before a checkpoint is saved."""
+        self.seconds.assign(self.total())
+
+
+class ClockedCheckpointManager(tf.train.CheckpointManager):
+    """A `tf.train.CheckpointManager` whose every save holds the run's wall time so far."""
+
+    def __init__(self, checkpoint, directory, max_to_keep, clock):
+        super().__init__(checkpoint, directory, max_to_keep=max_to_keep)
+        self.clock = clock
+
+    def save(self, checkpoint_number=None, **kwargs):
+        self.clock.tick()
+        return super().save(checkpoint_number=checkpoint_number, **kwargs)

@@ -70,46 +70,6 @@ def count_batches(dataset):
     return int(dataset.reduce(np.int64(0), lambda count, _: count + 1))
 
 
-class RunClock:
-    """The wall time a run has spent, over every invocation: kept in its checkpoints, so
-    that a run resumed across sessions reports its whole cost.
-
-    Args:
-        seconds: the float64 `tf.Variable` checkpointed as `checkpoints.WALL_SECONDS`.
-        started: `time.time()` when this invocation started.
-    """
-
-    def __init__(self, seconds, started):
-        self.seconds = seconds
-        self.started = started
-        self.earlier = 0.0
-        """Seconds of the earlier invocations, up to the checkpoint this one resumed from
-        (work they did after it was redone, and is counted, here)."""
-
-    def restored(self):
-        """Takes the earlier invocations' seconds from the restored variable."""
-        self.earlier = float(self.seconds.numpy())
-
-    def total(self):
-        return self.earlier + time.time() - self.started
-
-    def tick(self):
-        """Sets the variable to the total, before a checkpoint is saved."""
-        self.seconds.assign(self.total())
-
-
-class ClockedCheckpointManager(tf.train.CheckpointManager):
-    """A `tf.train.CheckpointManager` whose every save holds the run's wall time so far."""
-
-    def __init__(self, checkpoint, directory, max_to_keep, clock):
-        super().__init__(checkpoint, directory, max_to_keep=max_to_keep)
-        self.clock = clock
-
-    def save(self, checkpoint_number=None, **kwargs):
-        self.clock.tick()
-        return super().save(checkpoint_number=checkpoint_number, **kwargs)
-
-
 class DistributedTrainer:
     """Trains `model` on `(features, labels)` batches with `objective`.
 
@@ -127,8 +87,8 @@ class DistributedTrainer:
         log_every_steps: write training scalars to TensorBoard this often.
         max_checkpoints: checkpoints kept on disk.
         verbose: show a progress bar.
-        started: `time.time()` when the run's invocation started (`RunClock`); default:
-            now.
+        started: `time.time()` when the run's invocation started (`checkpoints.RunClock`);
+            default: now.
     """
 
     def __init__(
@@ -180,7 +140,7 @@ class DistributedTrainer:
             checkpoints.LAST_EPOCH_END: self.last_epoch_end,
             checkpoints.WALL_SECONDS: wall_seconds,
         }
-        self.clock = RunClock(wall_seconds, time.time() if started is None else started)
+        self.clock = checkpoints.RunClock(wall_seconds, time.time() if started is None else started)
         self.checkpoint = tf.train.Checkpoint(**self._checkpointed)
         # Every worker saves (saving is collective) but only the chief's
         # copy is kept; every worker restores from the chief's. A worker's
@@ -190,7 +150,7 @@ class DistributedTrainer:
         if not self.chief:
             save_dir = tempfile.mkdtemp(prefix="kbl-worker-checkpoint-")
             weakref.finalize(self, shutil.rmtree, save_dir, ignore_errors=True)
-        self.checkpoint_manager = ClockedCheckpointManager(
+        self.checkpoint_manager = checkpoints.ClockedCheckpointManager(
             self.checkpoint, save_dir, max_checkpoints, self.clock
         )
         self._train_function = None
