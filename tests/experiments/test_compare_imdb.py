@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from experiments import compare_imdb, results_table
+from keras_bert_lab.analysis.results import comparison_rows
 from keras_bert_lab.tasks import study
 from tests.experiments import cluster
 
@@ -172,14 +173,30 @@ def test_readme_table_is_generated_from_results_files(tmp_path):
         )
     )
     (results / "chaos.json").write_text(json.dumps({"runs": {}}))  # A benchmark's report.
+    # The study's rows, as `compare_imdb` writes them (`comparison.json`).
+    (row,) = comparison_rows([json.loads((results / "imdb_lstm-cpu.json").read_text())])
+    study = results / "compare_imdb-cpu.json"
+    study.write_text(json.dumps([row | {"starts_from": "nothing", "compute_minutes": 10.0}]))
     readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nrest\n")
-    results_table.main(["--results-dir", str(results), "--readme", str(readme), "--write"])
+    readme.write_text(
+        "intro\n<!-- study:start -->\nold study\n<!-- study:end -->\n"
+        "<!-- results:start -->\nold\n<!-- results:end -->\nrest\n"
+    )
+    figure = tmp_path / "images/study.png"
+    results_table.main(
+        [
+            *("--results-dir", str(results), "--readme", str(readme), "--write"),
+            *("--study", str(study), "--study-figure", str(figure)),
+        ]
+    )
     text = readme.read_text()
     assert "old" not in text
     assert "| BiLSTM | imdb_lstm | cpu | default × 1 | 400 | 85.63% |" in text
     assert "| BERT | bert_imdb | cpu | default × 1 | 256 (last 192) | 88.65% |" in text
+    assert "| 1 | BiLSTM | nothing | 400 | 85.63% | 84.56% | 10.0 | 10 |" in text
+    assert text.index("| 1 | BiLSTM") < text.index("<!-- study:end -->")
     assert text.startswith("intro\n") and text.endswith("rest\n")
+    assert figure.stat().st_size > 0
 
 
 def children(pid):
