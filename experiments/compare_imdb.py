@@ -13,17 +13,22 @@ own `tf.distribute` strategy, and a cluster's `TF_CONFIG` applies to each in tur
 the flags given here (`--set FIELD=VALUE` goes to the stages whose preset has FIELD, and
 wins over the recipe); Ctrl-C or SIGTERM is passed on to the running stage, which stops at
 a checkpoint. Run again: finished stages print their results (without starting a process)
-and the others resume. The comparison goes to `<logdir>/compare_imdb/<run-name>/`: a short
-table with the commands below it (`summary.md`, also printed), the full table
-(`comparison.md`, `comparison.json`), a chart of test accuracy (`accuracy.png`) and a
-TensorBoard HParams experiment (`hparams/`: `tensorboard --logdir` on that folder lists the
-models side by side).
+and the others resume; a stage whose settings changed (a `--set`, say) goes to a new run
+folder, and so do the stages that start from it, the earlier runs left as they are. Before
+the first stage, the plan: each stage's folder, state and the time it needs, as measured by
+a study of the same preset run to its end (`results/compare_imdb-<preset>-stages.json`).
+The comparison goes to `<logdir>/compare_imdb/<run-name>/`: a short table with the commands
+below it (`summary.md`, also printed), the full table (`comparison.md`, `comparison.json`),
+a chart of test accuracy against compute (`accuracy.png`), the stages' times
+(`stages.json`) and a TensorBoard HParams experiment (`hparams/`: `tensorboard --logdir` on
+that folder lists the models side by side).
 """
 
 import argparse
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import importlib
 import io
 import json
@@ -257,18 +262,90 @@ def stage_flags(parser, args, stage, assignments):
     return [*words, "--run-name", stage.run_name, *stage.flags, *sets]
 
 
-def finished_stage(stage, words):
-    """The results of the stage's finished run with these flags, or None: the stage's own
-    process then resumes or trains it, or says what is wrong with the flags. (A finished
-    stage is reported here, without starting a process.)"""
+def parsed_stage(stage, words):
+    """`(args, config)` of the stage's experiment with these flags, or None if they do not
+    parse (the stage's own process then says what is wrong with them)."""
     try:
         with contextlib.redirect_stderr(io.StringIO()):
-            args, config = parse_flags(
+            return parse_flags(
                 stage_parser(stage.experiment), STAGE_PRESETS[stage.experiment], words
             )
-        return finished_results(run_folder(stage.experiment, args), stage.experiment, config, args)
-    except (SystemExit, ValueError):
+    except SystemExit:
         return None
+
+
+def finished_stage(stage, words):
+    """The results of the stage's finished run with these flags, or None: the stage's own
+    process then resumes or trains it. (A finished stage is reported here, without starting
+    a process.)"""
+    parsed = parsed_stage(stage, words)
+    if parsed is None:
+        return None
+    args, config = parsed
+    try:
+        return finished_results(run_folder(stage.experiment, args), stage.experiment, config, args)
+    except ValueError:
+        return None
+
+
+def holds_other_run(stage, words):
+    """Whether the stage's run folder holds a run of other settings, finished or not (with
+    flags that do not parse, the stage's own process says what is wrong with them)."""
+    parsed = parsed_stage(stage, words)
+    if parsed is None:
+        return False
+    args, config = parsed
+    try:
+        finished_results(run_folder(stage.experiment, args), stage.experiment, config, args)
+    except ValueError:
+        return True
+    return False
+
+
+UNDIGESTED_FLAGS = {"--logdir": 1, "--data-dir": 1, "--run-name": 1, "--checkpoint-every": 1}
+UNDIGESTED_FLAGS |= {"--force": 0, "--quiet": 0, "--verbose": 0}
+"""Flags that say where a run reads and writes, or how it reports, with their value counts:
+they do not change what it computes."""
+
+
+def settings_digest(words):
+    """8 hex digits of a stage's flags but `UNDIGESTED_FLAGS`."""
+    kept, position = [], 0
+    while position < len(words):
+        values = UNDIGESTED_FLAGS.get(words[position])
+        if values is None:
+            kept.append(words[position])
+            position += 1
+        else:
+            position += 1 + values
+    return hashlib.sha256("\0".join(kept).encode()).hexdigest()[:8]
+
+
+def placed_stages(parser, args, stages, assignments):
+    """`stages`, each whose run folder holds a run of other settings (finished or not), or
+    that starts from a stage moved so, moved to a folder of its own, `<run name>-<digest of
+    its flags>`, with one line saying so; the stages that start from a moved one are pointed
+    at its new folder. So a changed setting re-runs the stages it changes, never over their
+    earlier runs, and the same command finds them there again."""
+    placed, moved, moved_names = [], {}, set()
+    for stage in stages:
+        stage = dataclasses.replace(stage, flags=tuple(moved.get(w, w) for w in stage.flags))
+        words = stage_flags(parser, args, stage, assignments[stage.name])
+        old = stage.run_dir(args.logdir)
+        # Its flags name a moved folder that may not be there yet, so they may not parse.
+        starts_from_moved = bool(moved_names & set(stage.needs)) and old.exists()
+        if not args.force and (starts_from_moved or holds_other_run(stage, words)):
+            stage = dataclasses.replace(
+                stage, run_name=f"{stage.run_name}-{settings_digest(words)}"
+            )
+            moved[str(old)] = str(stage.run_dir(args.logdir))
+            moved_names.add(stage.name)
+            print(
+                f"{EXPERIMENT}: {stage.name}: {old} holds a run of other settings; this one "
+                f"goes to {stage.run_dir(args.logdir)}"
+            )
+        placed.append(stage)
+    return placed
 
 
 def run_stage(parser, args, stage, assignments):
@@ -335,6 +412,7 @@ def main(argv=None):
     assignments = stage_assignments(parser, args, stages)
     out_dir = Path(args.logdir) / EXPERIMENT / (args.run_name or args.preset)
     print(f"{EXPERIMENT}: run folder {out_dir}", flush=True)
+    stages = placed_stages(parser, args, stages, assignments)
     print_plan(stages, args.logdir, args.preset)
     rows = run_stages(parser, args, stages, assignments)
     write_comparison(rows, out_dir, stage_times(stages, args.logdir))

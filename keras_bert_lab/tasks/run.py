@@ -11,8 +11,9 @@ Started again with the same command, a run resumes from its last checkpoint; a r
 folder holds its `results.json` (written last, atomically, after the model is saved and
 reload-checked) is finished: `Run.start` prints its results and exits with status 0 without
 writing anything, and `--force` removes the folder and trains again from scratch. A
-`results.json` of other flags (another `--epochs`, say) is a flag error, since resuming
-from its checkpoints would mix two runs.
+`results.json` of other flags (another `--epochs`, say) is a flag error, and so is the
+`configuration.json` of an unfinished run of other flags (written before its first
+training step), since resuming from its checkpoints would mix two runs.
 
 The analysis experiments (`keras_bert_lab.analysis.runs`) build on the same pieces:
 `flags.run_parser` for the flags they share, `RunFolder` for the folder and `results.json`.
@@ -41,6 +42,9 @@ from keras_bert_lab.utils import (
 )
 
 RESULTS_FILE = "results.json"
+CONFIGURATION_FILE = "configuration.json"
+"""What a run records before its first training step: its configuration and flags, so that a
+run resumed with others is refused (`check_resumable`)."""
 # The metrics each experiment ends on, in the order printed: `(key, label, is_a_share)`.
 HEADLINE_METRICS = (
     ("test_accuracy", "test accuracy", True),
@@ -115,29 +119,58 @@ def differences(recorded, current):
     ]
 
 
+def _recorded(path, experiment):
+    """The JSON dict in `path` if it is a record of a run of `experiment`, else None."""
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict) or recorded.get("experiment") != experiment:
+        return None
+    return recorded
+
+
+def _changes(recorded, config, args):
+    """`differences` between a record's configuration and flags and these."""
+    current = json.loads(json.dumps(dataclasses.asdict(config)))
+    changed = differences(recorded.get("config", {}), current)
+    if "arguments" in recorded:
+        changed += differences(recorded["arguments"], recorded_arguments(args))
+    return changed
+
+
 def finished_results(run_dir, experiment, config, args):
     """The `results.json` of a finished run of `experiment` in `run_dir`, or None if there is
     none (or it cannot be read: the run then resumes and writes it again).
 
     Raises:
-        ValueError: the results are those of another configuration or other flags; one line.
+        ValueError: the results are those of another configuration or other flags, or the
+            folder holds an unfinished run of other ones (`check_resumable`); one line.
     """
-    try:
-        results = json.loads((run_dir / RESULTS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    results = _recorded(run_dir / RESULTS_FILE, experiment)
+    if results is None:
+        check_resumable(run_dir, experiment, config, args)
         return None
-    if not isinstance(results, dict) or results.get("experiment") != experiment:
-        return None
-    current = json.loads(json.dumps(dataclasses.asdict(config)))
-    changed = differences(results.get("config", {}), current)
-    if "arguments" in results:
-        changed += differences(results["arguments"], recorded_arguments(args))
+    changed = _changes(results, config, args)
     if changed:
         raise ValueError(
             f"{run_dir} holds a finished run of other flags ({'; '.join(changed)}): "
             "add --force to train it again from scratch, or choose another --run-name"
         )
     return results
+
+
+def check_resumable(run_dir, experiment, config, args):
+    """Raises ValueError (one line) if `run_dir` holds an unfinished run of `experiment` with
+    another configuration or other flags (its `CONFIGURATION_FILE`): resuming its
+    checkpoints would mix two runs."""
+    recorded = _recorded(run_dir / CONFIGURATION_FILE, experiment)
+    changed = _changes(recorded, config, args) if recorded else []
+    if changed:
+        raise ValueError(
+            f"{run_dir} holds an unfinished run of other flags ({'; '.join(changed)}): "
+            "add --force to train it again from scratch, or choose another --run-name"
+        )
 
 
 @dataclasses.dataclass
@@ -270,6 +303,17 @@ class Run(RunFolder):
             capped = f"; at most {cap:,} per split" if cap else ""
             print(f"data: {data.source}: {counts}{capped}", flush=True)
         return data
+
+    def record_configuration(self):
+        """Writes `CONFIGURATION_FILE` (on the chief, once: a resumed run keeps the first)."""
+        path = self.run_dir / CONFIGURATION_FILE
+        if self.chief and not path.exists():
+            record = {
+                "experiment": self.experiment,
+                "config": dataclasses.asdict(self.config),
+                "arguments": recorded_arguments(self.args),
+            }
+            write_json_atomically(path, record)
 
     def steps_per_epoch(self, num_examples):
         """The preset's `steps_per_epoch`, else one pass over `num_examples`

@@ -52,7 +52,9 @@ from keras_bert_lab.training.loop import DistributedTrainer
 def task_trainer(run, model, optimizer, objective):
     """The `DistributedTrainer` of `model` for a `tasks.run.Run`: its strategy, folder, XLA,
     progress and checkpoint flags; its clock becomes the run's (the wall time of earlier
-    invocations in `results.json`)."""
+    invocations in `results.json`). The run records its configuration first (a later
+    invocation with other flags is refused instead of resuming these checkpoints)."""
+    run.record_configuration()
     trainer = DistributedTrainer(
         model,
         optimizer,

@@ -2,6 +2,7 @@
 is regenerated from results files."""
 
 import json
+import re
 import signal
 import time
 from pathlib import Path
@@ -137,6 +138,24 @@ def test_the_user_overrides_the_recipe_and_stages_bring_what_they_need(
     ]
     results = json.loads((tmp_path / "imdb_lstm/smoke-word2vec/results.json").read_text())
     assert results["config"]["tail_length"] == 4
+
+    # A word2vec setting changed: word2vec and the BiLSTM started from it go to new folders,
+    # the earlier runs stay as they were; run again, the moved stages are reused.
+    files = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*") if path.is_file()}
+    changed = ("--stages", "lstm_word2vec", "--epochs", "1", "--set", "tail_length=4")
+    smoke_study(tiny_imdb_dir, tmp_path, *changed, "--set", "window_size=1")
+    out = capsys.readouterr().out
+    moved = sorted(line.split(": ")[1] for line in out.splitlines() if "other settings" in line)
+    assert moved == ["lstm_word2vec", "word2vec"]
+    earlier = [path for path in files if "compare_imdb" not in path.parts]  # Not the page.
+    assert all(path.stat().st_mtime_ns == files[path] for path in earlier)
+    (word2vec,) = [path for path in (tmp_path / "word2vec_imdb").iterdir() if path.name != "smoke"]
+    assert re.fullmatch(r"smoke-[0-9a-f]{8}", word2vec.name)
+    (lstm,) = (tmp_path / "imdb_lstm").glob("smoke-word2vec-*/results.json")
+    assert f"--init-embeddings={word2vec}" in json.loads(lstm.read_text())["command"]
+    smoke_study(tiny_imdb_dir, tmp_path, *changed, "--set", "window_size=1")
+    out = capsys.readouterr().out
+    assert out.count(" is finished") == 2 and "$ python" not in out
 
 
 def test_readme_table_is_generated_from_results_files(tmp_path):

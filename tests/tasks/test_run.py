@@ -102,6 +102,23 @@ def test_a_finished_run_starts_again_as_a_message_and_status_0(tmp_path, capsys)
     assert forced.run_dir == run.run_dir and not run.run_dir.exists()
 
 
+def test_an_unfinished_run_resumes_only_with_its_own_flags(tmp_path, capsys):
+    run = start(tmp_path)
+    run.run_dir.mkdir(parents=True)
+    run.record_configuration()  # Before its first step; then interrupted.
+    recorded = (run.run_dir / "configuration.json").read_text()
+    assert start(tmp_path).run_dir == run.run_dir  # The same flags resume it.
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        start(tmp_path, "--set", "units=4")
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "holds an unfinished run of other flags (units: 8 -> 4)" in error
+    resumed = start(tmp_path)
+    resumed.record_configuration()  # A resumed run keeps the first record.
+    assert (run.run_dir / "configuration.json").read_text() == recorded
+
+
 def test_the_preset_chooses_the_precision_and_the_flag_overrides_it(tmp_path):
     presets = {"smoke": Preset(precision="mixed_bfloat16")}
     parser = experiment_parser("test", presets)
