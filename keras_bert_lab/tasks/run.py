@@ -131,11 +131,24 @@ def _recorded(path, experiment):
 
 
 def _changes(recorded, config, args):
-    """`differences` between a record's configuration and flags and these."""
+    """`differences` between a record's configuration and flags and these. A preset field or
+    flag the record lacks (added to the code after the run) counts only where it is not at
+    its default: the run was made without it, as with its default."""
     current = json.loads(json.dumps(dataclasses.asdict(config)))
-    changed = differences(recorded.get("config", {}), current)
+    defaults = json.loads(
+        json.dumps({field.name: field.default for field in dataclasses.fields(config)}, default=str)
+    )
+    old_config = recorded.get("config", {})
+    current = {k: v for k, v in current.items() if k in old_config or v != defaults[k]}
+    changed = differences(old_config, current)
     if "arguments" in recorded:
-        changed += differences(recorded["arguments"], recorded_arguments(args))
+        old_arguments = recorded["arguments"]
+        arguments = {
+            name: value
+            for name, value in recorded_arguments(args).items()
+            if name in old_arguments or value not in (None, False)
+        }
+        changed += differences(old_arguments, arguments)
     return changed
 
 

@@ -96,6 +96,15 @@ def test_a_finished_run_starts_again_as_a_message_and_status_0(tmp_path, capsys)
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "holds a finished run of other flags (epochs: 2 -> 3; seed: 1337 -> 7)" in error
 
+    # A field added to the preset since the run, at its default, leaves it finished.
+    results = json.loads((run.run_dir / "results.json").read_text())
+    del results["config"]["units"]
+    (run.run_dir / "results.json").write_text(json.dumps(results))
+    assert finished_results(run.run_dir, "exp", run.config, run.args) is not None
+    other = dataclasses.replace(run.config, units=4)
+    with pytest.raises(ValueError, match=r"units: None -> 4"):
+        finished_results(run.run_dir, "exp", other, run.args)
+
     # --force starts from an empty folder.
     (run.run_dir / "checkpoints").mkdir()
     forced = start(tmp_path, "--force")
