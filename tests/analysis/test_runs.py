@@ -33,6 +33,7 @@ def test_flags_and_results_json(tmp_path):
         "preset",
         "seed",
         "wall_time_seconds",
+        "total_wall_time_seconds",
         "git_commit",
         "machine",
         "command",

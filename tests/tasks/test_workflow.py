@@ -1,6 +1,7 @@
 """The shared task skeleton: the order of its steps, what runs on the chief only, and what
 it returns."""
 
+import time
 import types
 
 import keras
@@ -20,6 +21,8 @@ def fake_run(run_dir, chief=True, epochs=2):
         run_dir=run_dir,
         args=types.SimpleNamespace(jit_compile=False, quiet=True, checkpoint_every=100),
         chief=chief,
+        started=time.time(),
+        record_configuration=lambda: None,
     )
 
 
