@@ -133,7 +133,8 @@ def _recorded(path, experiment):
 def _changes(recorded, config, args):
     """`differences` between a record's configuration and flags and these. A preset field or
     flag the record lacks (added to the code after the run) counts only where it is not at
-    its default: the run was made without it, as with its default."""
+    its default (the field's default; None or False for a flag): the run was made without
+    it, as with its default."""
     current = json.loads(json.dumps(dataclasses.asdict(config)))
     defaults = json.loads(
         json.dumps({field.name: field.default for field in dataclasses.fields(config)}, default=str)
@@ -200,7 +201,8 @@ class RunFolder:
     run_dir: Path
     started: float
     clock = None
-    """The training's `loop.RunClock` (`tasks.workflow.task_trainer`), or None."""
+    """The training's `training.checkpoints.RunClock` (`tasks.workflow.task_trainer`), or
+    None."""
 
     @property
     def chief(self):

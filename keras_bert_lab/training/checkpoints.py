@@ -32,7 +32,7 @@ MODEL_STATE = "model_state"
 LAST_EPOCH_END = "last_epoch_end"
 """The checkpoint key of the step of the last epoch end done (validation, epoch-end work)."""
 WALL_SECONDS = "wall_seconds"
-"""The checkpoint key of the wall time the run had spent when it was saved (`loop.RunClock`)."""
+"""The checkpoint key of the wall time the run had spent when it was saved (`RunClock`)."""
 LATER_KEYS = (MODEL_STATE, LAST_EPOCH_END, WALL_SECONDS)
 """Keys that checkpoints written by earlier versions lack (see `restore`)."""
 
