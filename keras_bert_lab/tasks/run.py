@@ -465,4 +465,4 @@ def command_line(main):
         sys.exit(f"{program}: error: {error}")
     except KeyboardInterrupt as interrupt:
         print(f"{program}: {interrupts.message(interrupt)}", file=sys.stderr, flush=True)
-        sys.exit(interrupts.exit_status(interrupt))
+        interrupts.exit_now(interrupts.exit_status(interrupt))

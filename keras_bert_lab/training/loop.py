@@ -144,12 +144,16 @@ class DistributedTrainer:
         self.checkpoint = tf.train.Checkpoint(**self._checkpointed)
         # Every worker saves (saving is collective) but only the chief's
         # copy is kept; every worker restores from the chief's. A worker's
-        # copy goes to a temporary folder, removed with the trainer.
+        # copy goes to a temporary folder, removed with the trainer (or when
+        # its training is interrupted: the process then exits at once).
         self.checkpoint_dir = os.path.join(self.run_dir, "checkpoints")
         save_dir = self.checkpoint_dir
+        self._remove_worker_copy = lambda: None
         if not self.chief:
             save_dir = tempfile.mkdtemp(prefix="kbl-worker-checkpoint-")
-            weakref.finalize(self, shutil.rmtree, save_dir, ignore_errors=True)
+            self._remove_worker_copy = weakref.finalize(
+                self, shutil.rmtree, save_dir, ignore_errors=True
+            )
         self.checkpoint_manager = checkpoints.ClockedCheckpointManager(
             self.checkpoint, save_dir, max_checkpoints, self.clock
         )
@@ -337,7 +341,7 @@ class DistributedTrainer:
         stop = StopOnSignal(self.checkpoint_manager, cluster=self._cluster())
         callbacks = self._callbacks(steps_per_epoch, on_epoch_end)
         history = []
-        with stop, self._flushing_writers():
+        with stop, self._flushing_writers(), self._removing_worker_copy_if_interrupted():
             if step % steps_per_epoch == 0 and int(self.last_epoch_end.numpy()) < step:
                 # Interrupted in the end of the epoch that ended at `step`: it goes first.
                 epoch = step // steps_per_epoch - 1
@@ -376,6 +380,16 @@ class DistributedTrainer:
         finally:
             for writer in self._writers.values():
                 writer.flush()
+
+    @contextlib.contextmanager
+    def _removing_worker_copy_if_interrupted(self):
+        """Removes a worker's checkpoint copy when a signal stops the training: the process
+        then exits without running finalizers (`interrupts.exit_now`)."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            self._remove_worker_copy()
+            raise
 
     def _cluster(self):
         """Whether this process is one worker of several (saving is then collective)."""

@@ -123,3 +123,44 @@ def test_a_child_ended_by_a_signal_reports_the_shells_status():
     command = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
     assert interrupts.run_child(command) == 137
     assert subprocess.run(command).returncode == -9  # What `run_child` turns into 137.
+
+
+SLOW_PIPELINE = """
+import time
+import tensorflow as tf
+from keras_bert_lab.tasks.run import command_line
+
+def element(x):
+    if x > 0:
+        time.sleep(120)  # Still being made when the run is interrupted.
+    return x
+
+def main():
+    dataset = tf.data.Dataset.range(8).map(
+        lambda x: tf.py_function(element, [x], tf.int64), num_parallel_calls=2
+    )
+    iterator = iter(dataset)
+    next(iterator)
+    print("ready", flush=True)
+    raise KeyboardInterrupt
+
+command_line(main)
+"""
+
+
+def test_an_interrupted_run_exits_without_waiting_for_its_input_pipeline(tmp_path):
+    # Python's teardown would destroy the iterator, which waits for the elements in the
+    # making (two minutes here): the interrupted run exits at once instead.
+    script = tmp_path / "slow_pipeline.py"
+    script.write_text(SLOW_PIPELINE)
+    child = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout.readline() == "ready\n"
+        status = child.wait(timeout=30)
+    finally:
+        child.kill()
+    assert status == 130
+    lines = child.stderr.read().strip().splitlines()
+    assert lines[-1] == "slow_pipeline: interrupted; run the same command to resume"

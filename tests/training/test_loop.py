@@ -220,3 +220,17 @@ def test_a_resumed_run_counts_the_wall_time_of_the_invocations_before_it(tmp_pat
     assert second.clock.earlier == saved
     second.fit(data, epochs=2)
     assert saved < float(second.clock.seconds.numpy()) < second.clock.total() < saved + 100.0
+
+
+def test_an_interrupted_workers_checkpoint_copy_is_removed_at_once(tmp_path, monkeypatch):
+    # The interrupted process exits without finalizers (`interrupts.exit_now`).
+    monkeypatch.setattr("keras_bert_lab.training.loop.is_chief", lambda strategy: False)
+    trainer = make_trainer(tf.distribute.get_strategy(), tmp_path / "worker")
+    worker_copy = trainer.checkpoint_manager.directory
+    with pytest.raises(Interrupted):
+        trainer.fit(
+            dataset().batch(GLOBAL_BATCH),
+            epochs=2,
+            on_epoch_end=[lambda epoch, logs: signal.raise_signal(signal.SIGTERM)],
+        )
+    assert not os.path.exists(worker_copy)
