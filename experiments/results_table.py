@@ -39,7 +39,10 @@ def build_parser():
     )
     parser.add_argument("--readme", default="README.md", help="the README to update")
     parser.add_argument(
-        "--write", action="store_true", help="replace the table in the README (else print it)"
+        "--write",
+        action="store_true",
+        help="replace the study's page and the table in the README, and draw the study's "
+        "chart (else print them)",
     )
     add_verbose_flag(parser)
     return parser
