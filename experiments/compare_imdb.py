@@ -42,7 +42,6 @@ from keras_bert_lab.analysis.results import (
     markdown_table,
     skipped_row,
     study_summary,
-    total_seconds,
     write_hparams_sessions,
 )
 from keras_bert_lab.figures import accuracy_figure, render, save_png
@@ -62,6 +61,7 @@ from keras_bert_lab.tasks.run import (
     finished_results,
     report_finished,
     run_folder,
+    total_seconds,
 )
 from keras_bert_lab.tasks.study import (
     seconds_left,

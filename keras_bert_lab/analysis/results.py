@@ -8,6 +8,7 @@ from pathlib import Path
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hparams_api
 
+from keras_bert_lab.tasks.run import total_seconds
 from keras_bert_lab.tasks.study import minilm_folder
 
 COLUMNS = (
@@ -24,12 +25,6 @@ COLUMNS = (
     ("parameters", "Parameters"),
     ("command", "Command"),
 )
-
-
-def total_seconds(result):
-    """A run's wall time over all its invocations (a resumed run's earlier ones included;
-    results written before that was recorded have only their last invocation's)."""
-    return result.get("total_wall_time_seconds", result["wall_time_seconds"])
 
 
 MINILM_FOLDER_EXPRESSION = (

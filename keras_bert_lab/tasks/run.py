@@ -119,6 +119,13 @@ def differences(recorded, current):
     ]
 
 
+def total_seconds(results):
+    """A run's wall time over all its invocations, from its `results.json` (a resumed run's
+    earlier ones included; results written before that was recorded have only their last
+    invocation's)."""
+    return results.get("total_wall_time_seconds", results["wall_time_seconds"])
+
+
 def _recorded(path, experiment):
     """The JSON dict in `path` if it is a record of a run of `experiment`, else None."""
     try:

