@@ -25,10 +25,12 @@ import tensorflow as tf
 from keras_bert_lab.benchmarks import processes
 from keras_bert_lab.benchmarks.fault_injection import KILL_LINE
 from keras_bert_lab.benchmarks.soak import EXPERIMENT_MODULE, log_tail, read_results, run_folder
+from keras_bert_lab.training.checkpoints import WALL_SECONDS
 
 STRATEGIES = ("default", "multi_worker")
 RTOL, ATOL = 1e-5, 1e-6
-_NOT_COMPARED = ("save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH")
+# Bookkeeping, not training state: the save count, the object graph and the run's wall clock.
+_NOT_COMPARED = ("save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH", WALL_SECONDS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,7 +150,7 @@ def _invoke(flags, logdir, log_dir, name, strategy, kill, timeout, detection_tim
 
 
 def compare_checkpoints(first, second):
-    """Every variable of two checkpoints (prefixes), save counters aside.
+    """Every variable of two checkpoints (prefixes), bookkeeping (`_NOT_COMPARED`) aside.
 
     Returns:
         `{"variables", "max_abs_difference", "equal"}`: `equal` when the two hold the same
