@@ -39,3 +39,11 @@ def tiny_results(tiny_run):
     """The results as `b.json` holds them."""
     _, folder = tiny_run
     return json.loads((folder / "b.json").read_text())
+
+
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist's `--dist loadgroup`, every test that reads the tiny run goes to one
+    worker, so that the run happens once."""
+    for item in items:
+        if "tiny_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("tiny_benchmark"))
