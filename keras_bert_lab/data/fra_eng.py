@@ -73,8 +73,9 @@ class ParallelCorpus:
 
     Attributes:
         train, validation, test: `(french, english)` pairs, every pair kept, shuffled.
-        test_references: `(french, [english, ...])` for each distinct test source, with all
-            its distinct translations, for corpus BLEU against multiple references.
+        validation_references, test_references: `(french, [english, ...])` for each distinct
+            source of the split, with all its distinct translations, for corpus BLEU against
+            multiple references.
         source: the file, archive or URL the pairs came from.
         stats: counts of lines read and skipped.
     """
@@ -82,6 +83,7 @@ class ParallelCorpus:
     train: list[Pair]
     validation: list[Pair]
     test: list[Pair]
+    validation_references: list[tuple[str, list[str]]]
     test_references: list[tuple[str, list[str]]]
     source: str
     stats: FraEngStats
@@ -151,6 +153,7 @@ def load_fra_eng(
         train=train,
         validation=validation,
         test=test,
+        validation_references=_references(validation),
         test_references=_references(test),
         source=source,
         stats=stats,
@@ -245,10 +248,11 @@ def split_buckets(pairs: list[Pair], split: str = "hard") -> list[int]:
     ]
 
 
-def _references(test: list[Pair]) -> list[tuple[str, list[str]]]:
-    """Group test pairs by source key: first spelling seen, and every distinct translation."""
+def _references(pairs: list[Pair]) -> list[tuple[str, list[str]]]:
+    """Group a split's pairs by source key: first spelling seen, and every distinct
+    translation."""
     grouped: dict[str, tuple[str, list[str]]] = {}
-    for french, english in test:
+    for french, english in pairs:
         _, references = grouped.setdefault(source_key(french), (french, []))
         if english not in references:
             references.append(english)

@@ -9,8 +9,10 @@ Experiments select a preset with `--preset` and override single fields with
 from keras_bert_lab.presets.analysis import (
     ATTENTION_MAPS_PRESETS,
     EMBEDDING_PROBE_PRESETS,
+    TUNE_DECODING_PRESETS,
     AttentionMapsPreset,
     EmbeddingProbePreset,
+    TuneDecodingPreset,
 )
 from keras_bert_lab.presets.benchmarks import (
     BENCHMARK_PRESETS,
@@ -46,6 +48,7 @@ __all__ = [
     "IMDB_NGRAMS_PRESETS",
     "STRATEGY_BENCHMARK_PRESETS",
     "TRANSLATE_FR_EN_PRESETS",
+    "TUNE_DECODING_PRESETS",
     "WORD2VEC_IMDB_PRESETS",
     "AttentionMapsPreset",
     "BenchmarkConfig",
@@ -56,5 +59,6 @@ __all__ = [
     "ImdbNgramsPreset",
     "StrategyBenchmarkConfig",
     "TranslateFrEnPreset",
+    "TuneDecodingPreset",
     "Word2VecPreset",
 ]

@@ -1,4 +1,5 @@
-"""Presets of the analysis experiments: the embedding probe and the attention maps."""
+"""Presets of the analysis experiments: the embedding probe, the attention maps and the
+search for a translator's decoding settings."""
 
 import dataclasses
 
@@ -50,4 +51,25 @@ ATTENTION_MAPS_PRESETS = {
     "smoke": AttentionMapsPreset(random_models=True),
     "cpu": AttentionMapsPreset(),
     "gpu": AttentionMapsPreset(batch_size=256),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TuneDecodingPreset(CheckedPreset):
+    """The search for a translator's beam size and length penalty on its validation split.
+
+    `validation_sources`: distinct validation sources decoded with each setting (the first
+    ones of the split's shuffled order; None: all). `batch_size`: sentences per decoding
+    batch. `xla_decoding`: compile the search with XLA.
+    """
+
+    validation_sources: int | None = positive(2000)
+    batch_size: int = positive(64)
+    xla_decoding: bool = True
+
+
+TUNE_DECODING_PRESETS = {
+    "smoke": TuneDecodingPreset(validation_sources=16, batch_size=8, xla_decoding=False),
+    "cpu": TuneDecodingPreset(),
+    "gpu": TuneDecodingPreset(validation_sources=None, batch_size=256),
 }

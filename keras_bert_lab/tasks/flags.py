@@ -59,6 +59,17 @@ def positive_float(text):
     return value
 
 
+def non_negative_float(text):
+    """argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
 def existing_dir(text):
     """argparse type: a folder that exists."""
     if not Path(text).is_dir():

@@ -1,8 +1,10 @@
 """How the translation workflow measures a translator: translations with the preset's decoding
 settings (`translate_texts`), their corpus BLEU and chrF against every reference
-(`corpus_scores`, sacreBLEU), the same by source length (`scores_by_length`), and decoding speed
-(`decoding_speed`)."""
+(`corpus_scores`, sacreBLEU), the same by source length (`scores_by_length`), decoding speed
+(`decoding_speed`), and the search for the decoding settings that score best on a split
+(`search_decoding_settings`)."""
 
+import dataclasses
 import time
 
 import sacrebleu
@@ -34,6 +36,41 @@ def translate_texts(pipeline, texts, config, method="greedy"):
         return translations
 
     return map_in_length_order(translate, texts, config.decode_batch_size)
+
+
+def search_decoding_settings(pipeline, references, config, beam_sizes, length_penalties):
+    """Corpus BLEU and chrF of greedy decoding and of beam search with each beam size and
+    length penalty, on `references` (`[(source, [reference, ...]), ...]`, a validation
+    split: never tune on test).
+
+    Args:
+        pipeline: a `TranslationPipeline`.
+        config: the translator's preset (`TranslateFrEnPreset`): its batch size and XLA
+            setting decode; its beam size and length penalty are replaced by each setting's.
+        beam_sizes, length_penalties: the grid of beam search.
+
+    Returns:
+        One row per setting, best BLEU first: `{"method", "beam_size", "length_penalty",
+        "bleu", "chrf", "seconds"}` (greedy's beam size and length penalty are None).
+    """
+    sources = [source for source, _ in references]
+    targets = [refs for _, refs in references]
+    settings = [("greedy", None, None)] + [
+        ("beam", beam_size, penalty) for beam_size in beam_sizes for penalty in length_penalties
+    ]
+    rows = []
+    for method, beam_size, penalty in settings:
+        chosen = config
+        if method == "beam":
+            chosen = dataclasses.replace(config, beam_size=beam_size, length_penalty=penalty)
+        started = time.perf_counter()
+        scores = corpus_scores(translate_texts(pipeline, sources, chosen, method), targets)
+        rows.append(
+            {"method": method, "beam_size": beam_size, "length_penalty": penalty}
+            | {"bleu": scores["bleu"], "chrf": scores["chrf"]}
+            | {"seconds": time.perf_counter() - started}
+        )
+    return sorted(rows, key=lambda row: -row["bleu"])
 
 
 def reference_streams(references):

@@ -83,14 +83,17 @@ def test_split_is_deterministic_and_independent_of_seed(tmp_path):
     assert split_bucket("Salut  !") == split_bucket("salut !")
 
 
-def test_test_references_hold_every_translation_of_a_source(tmp_path):
+def test_references_hold_every_translation_of_a_source(tmp_path):
     expected = write_corpus(tmp_path)
-    corpus = load_fra_eng(tmp_path, validation_fraction=0.1, test_fraction=0.4)
-    test_keys = {source_key(french) for french, _ in corpus.test}
-    assert len(corpus.test_references) == len(test_keys)
-    for french, references in corpus.test_references:
-        assert set(references) == expected[source_key(french)]
-        assert len(references) == len(set(references))
+    corpus = load_fra_eng(tmp_path, validation_fraction=0.3, test_fraction=0.4)
+    for pairs, grouped in (
+        (corpus.validation, corpus.validation_references),
+        (corpus.test, corpus.test_references),
+    ):
+        assert len(grouped) == len({source_key(french) for french, _ in pairs}) > 0
+        for french, references in grouped:
+            assert set(references) == expected[source_key(french)]
+            assert len(references) == len(set(references))
     assert any(len(references) == 3 for _, references in corpus.test_references)
 
 

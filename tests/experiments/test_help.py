@@ -21,7 +21,9 @@ PRESETS = {
     "translate_fr_en": presets.TRANSLATE_FR_EN_PRESETS,
     "embedding_probe": presets.EMBEDDING_PROBE_PRESETS,
     "attention_maps": presets.ATTENTION_MAPS_PRESETS,
+    "tune_decoding": presets.TUNE_DECODING_PRESETS,
 }
+REQUIRED_FLAGS = {"tune_decoding": ["--translator", "."]}
 
 
 def help_of(name, capsys):
@@ -44,7 +46,8 @@ def test_the_set_example_is_accepted(name, capsys):
     text = " ".join(help_of(name, capsys).split())
     (example,) = re.findall(r"e\.g\. --set (\S+?);", text)
     module = importlib.import_module(f"experiments.{name}")
-    args, config = parse_flags(module.build_parser(), PRESETS[name], ["--set", example])
+    argv = REQUIRED_FLAGS.get(name, []) + ["--set", example]
+    args, config = parse_flags(module.build_parser(), PRESETS[name], argv)
     field, value = example.split("=")
     assert str(getattr(config, field)) == value
     assert "lstm_units" not in text or name == "imdb_lstm"

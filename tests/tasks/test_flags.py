@@ -76,12 +76,15 @@ def test_bad_values_are_argparse_errors(capsys, argv, message):
 
 def test_value_types():
     assert flags.positive_int("3") == 3 and flags.non_negative_int("0") == 0
-    assert flags.positive_float("1e-3") == 1e-3
+    assert flags.positive_float("1e-3") == 1e-3 and flags.non_negative_float("0") == 0.0
     for function, text in (
         (flags.positive_int, "0"),
         (flags.non_negative_int, "-1"),
         (flags.positive_float, "inf"),
         (flags.positive_float, "-0.1"),
+        (flags.non_negative_float, "-0.1"),
+        (flags.non_negative_float, "nan"),
+        (flags.non_negative_float, "abc"),
     ):
         with pytest.raises(argparse.ArgumentTypeError):
             function(text)

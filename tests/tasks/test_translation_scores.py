@@ -1,7 +1,10 @@
 """Corpus scores against several references, and by source length."""
 
+from types import SimpleNamespace
+
 import pytest
 
+from keras_bert_lab.presets import TranslateFrEnPreset
 from keras_bert_lab.tasks import translation_scores
 from keras_bert_lab.tasks.translation_scores import (
     LENGTH_BUCKETS,
@@ -49,7 +52,6 @@ def test_reference_streams_pad_missing_references_with_none():
 
 def test_decoding_many_sources_reports_progress(monkeypatch):
     import functools
-    from types import SimpleNamespace
 
     from keras_bert_lab.utils import Progress
 
@@ -68,3 +70,32 @@ def test_decoding_many_sources_reports_progress(monkeypatch):
         "beam decoding: 4/5",
         "beam decoding: 5/5",
     ]
+
+
+def test_the_search_ranks_every_setting_by_bleu_on_the_given_references():
+    references = list(zip(SOURCES, REFERENCES))
+    answers = {source: refs[0] for source, refs in references}
+    decoded = []
+
+    def translate(batch, method, beam_size, length_penalty, **_):
+        decoded.append((method, beam_size, length_penalty))
+        right = method == "beam" and beam_size == 4 and length_penalty == 1.0
+        return [answers[text] if right else "no" for text in batch]
+
+    rows = translation_scores.search_decoding_settings(
+        SimpleNamespace(translate=translate),
+        references,
+        TranslateFrEnPreset(decode_batch_size=8, xla_decoding=False),
+        beam_sizes=[2, 4],
+        length_penalties=[0.0, 1.0],
+    )
+    settings = [(row["method"], row["beam_size"], row["length_penalty"]) for row in rows]
+    assert settings[0] == ("beam", 4, 1.0) and rows[0]["bleu"] == pytest.approx(100.0)
+    assert sorted(settings, key=str) == sorted(
+        [("greedy", None, None), ("beam", 2, 0.0), ("beam", 2, 1.0), ("beam", 4, 0.0)]
+        + [("beam", 4, 1.0)],
+        key=str,
+    )
+    assert [row["bleu"] for row in rows] == sorted((row["bleu"] for row in rows), reverse=True)
+    assert decoded[0][0] == "greedy"
+    assert {setting[1:] for setting in decoded[1:]} == {(2, 0.0), (2, 1.0), (4, 0.0), (4, 1.0)}
