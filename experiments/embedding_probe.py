@@ -1,5 +1,6 @@
 """Probe static and contextual word vectors on ambiguous words: word2vec, the LSTM's
-embedding table and hidden states, and every BERT layer."""
+embedding table and hidden states, and every layer of a BERT (and of a real checkpoint
+beside it)."""
 
 from keras_bert_lab.analysis import loading, probe, separation
 from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
@@ -30,6 +31,12 @@ def build_parser():
         default=None,
         help="BERT .keras file or run folder (BertEncoder, BertClassifier, "
         "BertPretrainer or raw-text classifier), or a keras-hub preset folder",
+    )
+    parser.add_argument(
+        "--real-bert",
+        default=None,
+        help="a BERT trained elsewhere, probed beside --bert: a keras-hub preset name or a "
+        "preset folder in Keras or Hugging Face format (sources real_bert_*)",
     )
     parser.add_argument(
         "--bert-vocabulary",
@@ -84,6 +91,16 @@ def collect_sources(run, occurrences):
             )
         )
         sources += probe.bert_sources(encoder, tokenizer, occurrences, config.batch_size)
+    if args.real_bert:
+        encoder, tokenizer = loading.load_bert(args.real_bert)
+        sources += probe.bert_sources(
+            encoder,
+            tokenizer,
+            occurrences,
+            config.batch_size,
+            name="real_bert",
+            family="real checkpoint",
+        )
     return sources
 
 
@@ -91,9 +108,9 @@ def main(argv=None):
     parser = build_parser()
     run = AnalysisRun.start(EXPERIMENT, parser, EMBEDDING_PROBE_PRESETS, argv)
     args = run.args
-    if not (args.word2vec or args.lstm or args.bert or run.config.random_models):
+    if not (args.word2vec or args.lstm or args.bert or args.real_bert or run.config.random_models):
         parser.error(
-            "give at least one of --word2vec, --lstm, --bert "
+            "give at least one of --word2vec, --lstm, --bert, --real-bert "
             "(or --preset smoke for tiny random models)"
         )
     try:
@@ -130,7 +147,12 @@ def main(argv=None):
             "probe_set": args.probe_set,
             "words": len(dict.fromkeys(o.word for o in occurrences)),
             "sentences": len(occurrences),
-            "inputs": {"word2vec": args.word2vec, "lstm": args.lstm, "bert": args.bert},
+            "inputs": {
+                "word2vec": args.word2vec,
+                "lstm": args.lstm,
+                "bert": args.bert,
+                "real_bert": args.real_bert,
+            },
         },
     )
 

@@ -56,7 +56,8 @@ class ProbeSource:
 
     Attributes:
         name: e.g. `"bert_layer_2"`.
-        family: `"word2vec"`, `"lstm"` or `"bert"`.
+        family: `"word2vec"`, `"lstm"`, `"bert"` or `"real checkpoint"` (a BERT trained
+            elsewhere, `embedding_probe --real-bert`).
         static: True for a lookup table (one vector per word whatever the context).
         vectors: float `[num_occurrences, dim]`, in the order of the occurrences.
         unknown_words: probe words the tokenizer maps to `[UNK]` only.
@@ -296,20 +297,23 @@ def bert_layer_outputs(encoder, token_ids, batch_size=32, special_ids=(CLS_ID, S
     return results
 
 
-def bert_sources(encoder, tokenizer, occurrences, batch_size=32):
+def bert_sources(encoder, tokenizer, occurrences, batch_size=32, name="bert", family="bert"):
     """BERT's token embedding table (static; sub-word rows averaged), the embedding block's
     output (token + position + segment, normalised: not static, positions differ) and each
     encoder layer's output at the word, sub-word vectors averaged.
 
+    `name` prefixes the sources' names, so that two encoders can be probed side by side.
+
     Returns:
-        list of `ProbeSource`: `bert_token_embedding`, `bert_embeddings`, `bert_layer_1`, ...
+        list of `ProbeSource` of `family`: `<name>_token_embedding`, `<name>_embeddings`,
+        `<name>_layer_1`, ...
     """
     token_ids, spans = tokenize_occurrences(tokenizer, occurrences)
     unknown = _unknown_words(tokenizer, token_ids, spans, occurrences)
     sources = [
         ProbeSource(
-            "bert_token_embedding",
-            "bert",
+            f"{name}_token_embedding",
+            family,
             True,
             _table_vectors(encoder.token_embedding.embeddings, token_ids, spans),
             unknown,
@@ -324,6 +328,6 @@ def bert_sources(encoder, tokenizer, occurrences, batch_size=32):
         vectors = np.stack(
             [s[depth, start + 1 : end + 1].mean(axis=0) for s, (start, end) in zip(states, spans)]
         )
-        name = "bert_embeddings" if depth == 0 else f"bert_layer_{depth}"
-        sources.append(ProbeSource(name, "bert", False, vectors, unknown))
+        layer = "embeddings" if depth == 0 else f"layer_{depth}"
+        sources.append(ProbeSource(f"{name}_{layer}", family, False, vectors, unknown))
     return sources

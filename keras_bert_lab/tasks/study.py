@@ -5,9 +5,9 @@ Each stage is one run of an experiment, in its own run folder, with what the stu
 it starts from. In order: the bag-of-n-grams baseline, word2vec, the BiLSTM from nothing and
 from word2vec (fine-tuned, frozen), BERT from scratch, BERT pre-training (one stage per
 phase of the recipe), BERT fine-tuned from it, the probe of static and contextual vectors
-on ambiguous words (word2vec, the BiLSTM, the pre-trained encoder), and BERT fine-tuned
-from a real checkpoint (given, or the MiniLM-L6 package when installed; else that stage is
-skipped, with why).
+on ambiguous words (word2vec, the BiLSTM, the pre-trained encoder and the real checkpoint),
+and BERT fine-tuned from a real checkpoint (given, or the MiniLM-L6 package when
+installed; else that stage is skipped, with why).
 """
 
 import dataclasses
@@ -65,16 +65,22 @@ def minilm_folder():
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
+def real_checkpoint(init_from):
+    """The real checkpoint the study probes and fine-tunes: `init_from` (a folder or a
+    keras-hub preset name), else the MiniLM-L6 package's folder, else None."""
+    return init_from or minilm_folder()
+
+
 def real_checkpoint_stage(name, recipe, init_from):
-    """The stage fine-tuning a real checkpoint: `init_from` (a folder or a keras-hub preset
-    name), else the MiniLM-L6 package's folder, else a skipped stage saying what to do."""
+    """The stage fine-tuning `real_checkpoint(init_from)`, or a skipped stage saying what to
+    do when there is none."""
     settings = {
         "sequence_length": recipe.sequence_length,
         "tail_length": recipe.tail_length,
         "epochs": recipe.real_checkpoint_epochs,
         "learning_rate": recipe.real_checkpoint_learning_rate,
     }
-    source = init_from or minilm_folder()
+    source = real_checkpoint(init_from)
     label = "minilm-l6" if init_from is None else Path(str(init_from)).name
     return Stage(
         name="bert_real_checkpoint",
@@ -147,27 +153,31 @@ def study_stages(name, logdir, recipe, init_from=None):
             starts_from="pre-trained here",
         )
     )
-    stages.append(probe_stage(name, logdir, stages))
+    stages.append(probe_stage(name, logdir, stages, real_checkpoint(init_from)))
     stages.append(real_checkpoint_stage(name, recipe, init_from))
     return stages
 
 
-def probe_stage(name, logdir, stages):
+def probe_stage(name, logdir, stages, real_bert=None):
     """The probe of static and contextual vectors on ambiguous words (`embedding_probe`):
-    word2vec, the BiLSTM and the encoder of the last pre-training phase, of `stages`."""
+    word2vec, the BiLSTM and the encoder of the last pre-training phase, of `stages`, and
+    the real checkpoint `real_bert` as it was published (when there is one)."""
     pretrained = [stage for stage in stages if stage.experiment == "bert_pretrain"][-1]
     sources = {"--word2vec": "word2vec", "--lstm": "lstm", "--bert": pretrained.name}
     by_name = {stage.name: stage for stage in stages}
+    flags = tuple(
+        word
+        for flag, needed in sources.items()
+        for word in (flag, str(by_name[needed].run_dir(logdir)))
+    )
+    if real_bert:
+        flags += ("--real-bert", str(real_bert))
     return Stage(
         "probe",
         "embedding_probe",
         name,
         "static vs contextual vectors",
-        tuple(
-            word
-            for flag, needed in sources.items()
-            for word in (flag, str(by_name[needed].run_dir(logdir)))
-        ),
+        flags,
         needs=tuple(sources.values()),
         classifier=False,
     )

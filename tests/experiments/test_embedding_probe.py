@@ -146,10 +146,36 @@ def test_bert_encoder_file_with_its_vocabulary(saved_runs, tmp_path, capsys):
     assert list(results["sources"])[-1] == "bert_layer_2"
 
 
+def test_a_real_checkpoint_is_probed_beside_the_bert_trained_here(
+    saved_runs, hugging_face_bert_dir, tmp_path
+):
+    results = run_probe(
+        tmp_path,
+        "--bert",
+        str(saved_runs / "bert.keras"),
+        "--real-bert",
+        str(hugging_face_bert_dir),
+    )
+    sources = results["sources"]
+    assert list(sources)[4:] == [
+        "real_bert_token_embedding",
+        "real_bert_embeddings",
+        "real_bert_layer_1",
+        "real_bert_layer_2",
+    ]
+    assert {row["family"] for name, row in sources.items() if name.startswith("bert_")} == {"bert"}
+    real = {name: row for name, row in sources.items() if name.startswith("real_bert_")}
+    assert {row["family"] for row in real.values()} == {"real checkpoint"}
+    assert real["real_bert_token_embedding"]["static"] and not real["real_bert_layer_2"]["static"]
+    # Its own vocabulary (Hugging Face ids), not the one of the BERT trained here.
+    assert real["real_bert_layer_2"]["within"] != sources["bert_layer_2"]["within"]
+    assert results["inputs"]["real_bert"] == str(hugging_face_bert_dir)
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
-        ([], "give at least one of --word2vec, --lstm, --bert"),
+        ([], "give at least one of --word2vec, --lstm, --bert, --real-bert"),
         (["--lstm", "/nonexistent/run"], "/nonexistent/run does not exist"),
         (["--word2vec", "/tmp"], "/tmp is not a word2vec run folder"),
         (["--preset", "smoke", "--probe-set", "/nonexistent.json"], "json does not exist"),

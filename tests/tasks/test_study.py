@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from keras_bert_lab.presets.study import IMDB_STUDY_PRESETS
+from keras_bert_lab.tasks import study
 from keras_bert_lab.tasks.study import seconds_left, select_stages, stage_times, study_stages
 
 
@@ -22,6 +23,17 @@ def test_a_stage_brings_every_stage_it_needs_in_the_studys_order(tmp_path):
     ]
     with pytest.raises(ValueError, match="no stage bert; the stages are ngrams, word2vec"):
         select_stages(stages(tmp_path), ["bert"])
+
+
+def test_the_probe_reads_the_real_checkpoint_when_there_is_one(tmp_path, monkeypatch):
+    (probe,) = [stage for stage in stages(tmp_path) if stage.name == "probe"]
+    assert probe.flags[-2:] == ("--real-bert", "some-preset")
+    assert probe.needs == ("word2vec", "lstm", "bert_pretrain_256")
+    monkeypatch.setattr(study, "minilm_folder", lambda: None)  # As where it is not installed.
+    without = study_stages("cpu", tmp_path, IMDB_STUDY_PRESETS["cpu"])
+    (probe,) = [stage for stage in without if stage.name == "probe"]
+    assert "--real-bert" not in probe.flags and "--bert" in probe.flags
+    assert without[-1].skipped.startswith("no real checkpoint")
 
 
 def finish(stage, logdir, seconds, steps):
