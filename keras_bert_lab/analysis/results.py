@@ -3,6 +3,7 @@ and the study's page (a short table with its commands below) with a TensorBoard 
 experiment of one session per model (its chart is `figures.accuracy_figure`)."""
 
 import json
+import re
 from pathlib import Path
 
 import tensorflow as tf
@@ -38,6 +39,37 @@ def portable_command(command):
     written as the shell expression that finds it on any machine."""
     folder = minilm_folder()
     return command if folder is None else command.replace(str(folder), MINILM_FOLDER_EXPRESSION)
+
+
+def portable(value, key=None):
+    """A results file's JSON `value` with the MiniLM-L6 package's folder, a path of this
+    machine's environment, written for any machine: in a `command` the shell expression that
+    finds it (`portable_command`), elsewhere `<site-packages>/...`."""
+    if isinstance(value, dict):
+        return {name: portable(item, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [portable(item) for item in value]
+    if not isinstance(value, str):
+        return value
+    if key == "command":
+        return portable_command(value)
+    folder = minilm_folder()
+    if folder is None:
+        return value
+    return value.replace(str(folder.parents[1]), "<site-packages>")
+
+
+ABSOLUTE_PATH = re.compile(r"(?:^|[\s=\"'])(/[^\s\"']+)")
+
+
+def absolute_paths(value):
+    """The absolute paths named anywhere in a results file's JSON `value` (a path of one
+    machine, which a committed copy must not hold)."""
+    if isinstance(value, dict):
+        return [path for item in value.values() for path in absolute_paths(item)]
+    if isinstance(value, list):
+        return [path for item in value for path in absolute_paths(item)]
+    return ABSOLUTE_PATH.findall(value) if isinstance(value, str) else []
 
 
 def comparison_rows(results):

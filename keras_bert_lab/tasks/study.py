@@ -239,9 +239,10 @@ def stage_state(stage, logdir):
 
 
 def stage_times(stages, logdir):
-    """`{stage name: {"seconds": ..., "optimizer_steps": ...}}` of the finished stages of
-    `stages`: their wall time over every invocation, and the optimizer steps they trained
-    (None for a stage that trains none), from their `results.json`."""
+    """`{stage name: {"seconds": ..., "optimizer_steps": ..., "run_dir": ...}}` of the
+    finished stages of `stages`: their wall time over every invocation, the optimizer steps
+    they trained (None for a stage that trains none), from their `results.json`, and their
+    run folder."""
     times = {}
     for stage in stages:
         path = stage.run_dir(logdir) / "results.json"
@@ -251,6 +252,7 @@ def stage_times(stages, logdir):
         times[stage.name] = {
             "seconds": total_seconds(results),
             "optimizer_steps": results["metrics"].get("optimizer_steps"),
+            "run_dir": str(stage.run_dir(logdir)),
         }
     return times
 

