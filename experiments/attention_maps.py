@@ -7,7 +7,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from keras_bert_lab.analysis import loading, probe
-from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
+from keras_bert_lab.analysis.runs import AnalysisRun, add_bert_flags, analysis_parser
 from keras_bert_lab.figures import (
     attention_heads_figure,
     head_summary,
@@ -31,20 +31,12 @@ DEFAULT_FRENCH = [
 
 def build_parser():
     parser = analysis_parser(__doc__, ATTENTION_MAPS_PRESETS)
-    parser.add_argument(
-        "--bert",
-        default=None,
-        help="BERT .keras file or run folder (bert_pretrain, bert_imdb; "
+    add_bert_flags(
+        parser,
+        "BERT .keras file or run folder (bert_pretrain, bert_imdb; "
         "BertEncoder, BertClassifier or BertPretrainer), or a keras-hub "
         "BERT preset (name or folder)",
     )
-    parser.add_argument(
-        "--bert-vocabulary",
-        type=existing_path,
-        default=None,
-        help="WordPiece vocabulary file, when --bert has no tokenizer",
-    )
-    parser.add_argument("--bert-cased", action="store_true", help="the BERT vocabulary keeps case")
     parser.add_argument(
         "--translator",
         type=existing_path,

@@ -3,7 +3,7 @@ embedding table and hidden states, and every layer of a BERT (and of a real chec
 beside it)."""
 
 from keras_bert_lab.analysis import loading, probe, separation
-from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
+from keras_bert_lab.analysis.runs import AnalysisRun, add_bert_flags, analysis_parser
 from keras_bert_lab.figures import render, save_png
 from keras_bert_lab.presets import EMBEDDING_PROBE_PRESETS
 from keras_bert_lab.tasks.flags import existing_dir, existing_path
@@ -26,10 +26,9 @@ def build_parser():
         default=None,
         help="run folder of experiments.imdb_lstm, or its model.keras",
     )
-    parser.add_argument(
-        "--bert",
-        default=None,
-        help="BERT .keras file or run folder (BertEncoder, BertClassifier, "
+    add_bert_flags(
+        parser,
+        "BERT .keras file or run folder (BertEncoder, BertClassifier, "
         "BertPretrainer or raw-text classifier), or a keras-hub preset folder",
     )
     parser.add_argument(
@@ -38,13 +37,6 @@ def build_parser():
         help="a BERT trained elsewhere, probed beside --bert: a keras-hub preset name or a "
         "preset folder in Keras or Hugging Face format (sources real_bert_*)",
     )
-    parser.add_argument(
-        "--bert-vocabulary",
-        type=existing_path,
-        default=None,
-        help="WordPiece vocabulary file, when --bert has no tokenizer",
-    )
-    parser.add_argument("--bert-cased", action="store_true", help="the BERT vocabulary keeps case")
     parser.add_argument(
         "--probe-set",
         type=existing_path,

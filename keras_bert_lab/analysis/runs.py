@@ -8,7 +8,7 @@ import time
 
 import keras
 
-from keras_bert_lab.tasks.flags import parse_flags, positive_int, run_parser
+from keras_bert_lab.tasks.flags import existing_path, parse_flags, positive_int, run_parser
 from keras_bert_lab.tasks.run import RunFolder, make_run_dir
 
 
@@ -26,6 +26,20 @@ def analysis_parser(description, presets):
         "--batch-size", type=positive_int, default=None, help="sentences per forward pass"
     )
     return parser
+
+
+def add_bert_flags(parser, bert_help):
+    """`--bert` (described by `bert_help`), `--bert-vocabulary` and `--bert-cased`: a BERT to
+    analyse and, for a bare encoder file, its WordPiece vocabulary
+    (`analysis.loading.load_bert`)."""
+    parser.add_argument("--bert", default=None, help=bert_help)
+    parser.add_argument(
+        "--bert-vocabulary",
+        type=existing_path,
+        default=None,
+        help="WordPiece vocabulary file, when --bert has no tokenizer",
+    )
+    parser.add_argument("--bert-cased", action="store_true", help="the BERT vocabulary keeps case")
 
 
 @dataclasses.dataclass
