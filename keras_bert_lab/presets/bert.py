@@ -3,6 +3,7 @@
 import dataclasses
 
 from keras_bert_lab.presets.fields import (
+    LEARNING_RATE_DECAYS,
     PRECISIONS,
     CheckedPreset,
     at_least_zero,
@@ -39,6 +40,8 @@ class BertPretrainPreset(CheckedPreset):
     `dropout` and `normalize_first` (pre-LN blocks, `models.bert.BertEncoder`) shape a new
     encoder; one started from an earlier run (`--init-from`) keeps its own. `nsp`: False
     minimises the MLM loss alone (the ablation; the inputs keep their sentence pairs).
+    `learning_rate_decay`: how the rate falls to 0 after the warm-up, along a cosine or a
+    line (BERT's).
     """
 
     config_name: str = one_of("tiny", BERT_CONFIGS)
@@ -52,6 +55,7 @@ class BertPretrainPreset(CheckedPreset):
     epochs: int = positive(16)
     steps_per_epoch: int | None = positive(1000)
     learning_rate: float = positive(1e-3)
+    learning_rate_decay: str = one_of("cosine", LEARNING_RATE_DECAYS)
     warmup_fraction: float = rate(0.05)
     weight_decay: float = at_least_zero(0.01)
     validation_fraction: float = rate(0.02)
@@ -96,7 +100,8 @@ class BertImdbPreset(CheckedPreset):
     `sequence_length` must not exceed the pre-trained encoder's positions;
     long reviews keep their first tokens and their last `tail_length`
     (`data.pipelines.truncate_token_ids`). `max_per_split`: reviews kept per split by
-    `data.imdb.load_imdb` (None: all).
+    `data.imdb.load_imdb` (None: all). `learning_rate_decay`: how the rate falls to 0 after
+    the warm-up, along a cosine or a line (BERT's).
     """
 
     config_name: str = one_of("tiny", BERT_CONFIGS)
@@ -107,6 +112,7 @@ class BertImdbPreset(CheckedPreset):
     epochs: int = positive(4)
     steps_per_epoch: int | None = positive(None)
     learning_rate: float = positive(2e-4)
+    learning_rate_decay: str = one_of("cosine", LEARNING_RATE_DECAYS)
     warmup_fraction: float = rate(0.1)
     weight_decay: float = at_least_zero(0.01)
     dropout: float = rate(0.1)

@@ -49,6 +49,10 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 """The Keras dtype policies a run trains under (`--precision`, a preset's `precision`)."""
 
 
+LEARNING_RATE_DECAYS = ("cosine", "linear")
+"""How BERT's learning rate falls after its warm-up (`training.optimizers.bert_adamw`)."""
+
+
 def one_of(default, choices):
     """A field that is one of `choices` (any iterable of values, e.g. a dict's keys)."""
     return dataclasses.field(default=default, metadata={_CHECK: ("one_of", tuple(choices))})

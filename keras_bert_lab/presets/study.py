@@ -3,7 +3,13 @@ the presets of the experiments they run, preset by preset."""
 
 import dataclasses
 
-from keras_bert_lab.presets.fields import CheckedPreset, at_least_zero, positive
+from keras_bert_lab.presets.fields import (
+    LEARNING_RATE_DECAYS,
+    CheckedPreset,
+    at_least_zero,
+    one_of,
+    positive,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +34,8 @@ class ImdbStudyPreset(CheckedPreset):
     `sequence_length` tokens of a review, its first ones and its last `tail_length`. The
     real checkpoint (`--init-from`, or the MiniLM-L6 package when it is installed) is
     fine-tuned for `real_checkpoint_epochs` at `real_checkpoint_learning_rate`, the range of
-    published BERT fine-tuning (2e-5 to 5e-5, with the preset's warm-up and linear decay).
+    published BERT fine-tuning (2e-5 to 5e-5, with the preset's warm-up), decaying as
+    `real_checkpoint_decay` (BERT's: linear).
     """
 
     pretraining_phases: tuple[PretrainingPhase, ...] = (
@@ -45,6 +52,7 @@ class ImdbStudyPreset(CheckedPreset):
     tail_length: int = at_least_zero(192)
     real_checkpoint_epochs: int = positive(1)
     real_checkpoint_learning_rate: float = positive(5e-5)
+    real_checkpoint_decay: str = one_of("linear", LEARNING_RATE_DECAYS)
 
 
 IMDB_STUDY_PRESETS = {

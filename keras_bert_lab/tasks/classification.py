@@ -233,7 +233,7 @@ def train_lstm_classifier(run, data, word2vec=None, freeze_embeddings=False):
 
 def fine_tune_bert(run, data, encoder, tokenizer):
     """Trains a `BertClassifier` on `encoder` (`starting_points.fine_tuning_encoder`) with
-    AdamW, warm-up and linear decay (`train_text_classifier`).
+    AdamW, warm-up and the preset's decay (`train_text_classifier`).
 
     Returns:
         `(metrics, history)`.
@@ -249,6 +249,7 @@ def fine_tune_bert(run, data, encoder, tokenizer):
                 total_steps,
                 config.warmup_fraction,
                 config.weight_decay,
+                config.learning_rate_decay,
             )
         )
     return train_token_id_classifier(

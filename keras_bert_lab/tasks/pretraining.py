@@ -129,7 +129,7 @@ def build_pretrainer(run, vocabulary, initial_encoder, total_steps):
     """`(pretrainer, optimizer)` under `run.strategy.scope()`: a new encoder of the preset's
     size, dropout and block layout, or `initial_encoder` with at least
     `config.sequence_length` positions; fresh MLM and NSP heads; AdamW with warm-up and
-    linear decay over `total_steps`."""
+    the preset's decay over `total_steps`."""
     config = run.config
     with run.strategy.scope():
         if initial_encoder is None:
@@ -152,6 +152,7 @@ def build_pretrainer(run, vocabulary, initial_encoder, total_steps):
                 total_steps,
                 config.warmup_fraction,
                 config.weight_decay,
+                config.learning_rate_decay,
             )
         )
     return pretrainer, optimizer

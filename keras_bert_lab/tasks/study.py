@@ -79,6 +79,7 @@ def real_checkpoint_stage(name, recipe, init_from):
         "tail_length": recipe.tail_length,
         "epochs": recipe.real_checkpoint_epochs,
         "learning_rate": recipe.real_checkpoint_learning_rate,
+        "learning_rate_decay": recipe.real_checkpoint_decay,
     }
     source = real_checkpoint(init_from)
     label = "minilm-l6" if init_from is None else Path(str(init_from)).name

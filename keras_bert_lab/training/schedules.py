@@ -1,4 +1,5 @@
-"""Learning-rate schedules."""
+"""Learning-rate schedules: the Transformer's (Vaswani et al.) and BERT's linear warm-up and
+decay (Devlin et al.)."""
 
 import keras
 from keras import ops
@@ -50,4 +51,38 @@ class TransformerLearningRateSchedule(keras.optimizers.schedules.LearningRateSch
             "hidden_dim": self.hidden_dim,
             "warmup_steps": self.warmup_steps,
             "scale": self.scale,
+        }
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_lab")
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """BERT's schedule: linear warm-up from 0 to `peak` over `warmup_steps`, then linear
+    decay to 0 at `total_steps` (and 0 after it).
+
+    Args:
+        peak: float, the rate at the end of the warm-up.
+        warmup_steps: int, steps of linear warm-up (at least 1).
+        total_steps: int, the step at which the rate reaches 0.
+
+    References:
+        - [Devlin et al., 2019](https://arxiv.org/abs/1810.04805), appendix A.2.
+    """
+
+    def __init__(self, peak, warmup_steps, total_steps):
+        super().__init__()
+        self.peak = peak
+        self.warmup_steps = max(1, warmup_steps)
+        self.total_steps = max(self.warmup_steps + 1, total_steps)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        warmup = self.peak * step / self.warmup_steps
+        remaining = (self.total_steps - step) / (self.total_steps - self.warmup_steps)
+        return ops.where(step < self.warmup_steps, warmup, self.peak * ops.maximum(remaining, 0.0))
+
+    def get_config(self):
+        return {
+            "peak": self.peak,
+            "warmup_steps": self.warmup_steps,
+            "total_steps": self.total_steps,
         }

@@ -25,6 +25,13 @@ def test_a_stage_brings_every_stage_it_needs_in_the_studys_order(tmp_path):
         select_stages(stages(tmp_path), ["bert"])
 
 
+def test_the_real_checkpoint_is_fine_tuned_with_berts_linear_decay(tmp_path):
+    real = stages(tmp_path)[-1]
+    assert real.name == "bert_real_checkpoint" and real.flags == ("--init-from", "some-preset")
+    assert real.settings["learning_rate_decay"] == "linear"
+    assert real.settings["learning_rate"] == 5e-5 and real.settings["sequence_length"] == 256
+
+
 def test_the_probe_reads_the_real_checkpoint_when_there_is_one(tmp_path, monkeypatch):
     (probe,) = [stage for stage in stages(tmp_path) if stage.name == "probe"]
     assert probe.flags[-2:] == ("--real-bert", "some-preset")
