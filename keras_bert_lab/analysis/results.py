@@ -179,9 +179,10 @@ STUDY_METRICS = ("test_accuracy", "test_f1", "compute_minutes")
 
 def write_hparams_sessions(rows, folder):
     """A TensorBoard HParams experiment in `folder` that holds the study alone: its
-    `STUDY_HPARAMS` and `STUDY_METRICS`, one session per row that has a test accuracy, named
-    `<n>-<experiment>-<run name>` (`<folder>/<name>`), so that the dashboard lists the
-    models side by side."""
+    `STUDY_HPARAMS` and `STUDY_METRICS`, one session per row that has a test accuracy, in
+    `<folder>/<n>-<experiment>-<run name>` with the trial id `<n>. <experiment>/<run name>`,
+    so that the dashboard lists the models side by side, in the study's order. Input tokens
+    are text (`256 (last 192)`, `—` for a model that reads the whole review)."""
     scored = [row for row in rows if row["test_accuracy"] is not None]
     if not scored:
         return
@@ -191,8 +192,11 @@ def write_hparams_sessions(rows, folder):
     _write_summaries(folder, lambda: hparams_api.hparams_config(list(hparams.values()), metrics))
     for number, row in enumerate(scored, 1):
 
-        def session(row=row):
-            hparams_api.hparams({hparams[name]: _hparam(row.get(name)) for name in STUDY_HPARAMS})
+        def session(row=row, number=number):
+            hparams_api.hparams(
+                {hparams[name]: _hparam(name, row.get(name)) for name in STUDY_HPARAMS},
+                trial_id=f"{number}. {row['experiment']}/{row['run_name']}",
+            )
             for name in STUDY_METRICS:
                 if row.get(name) is not None:
                     tf.summary.scalar(name, row[name], step=0)
@@ -200,9 +204,13 @@ def write_hparams_sessions(rows, folder):
         _write_summaries(folder / f"{number}-{row['experiment']}-{row['run_name']}", session)
 
 
-def _hparam(value):
-    """A row's value as an HParams value: numbers stay numbers, the rest are strings."""
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+def _hparam(name, value):
+    """A row's value as an HParams value: numbers stay numbers (but input tokens, text in
+    some rows, are text in all), the rest are strings, None a dash."""
+    if value is None:
+        return "—"
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return value if number and name != "tokens" else str(value)
 
 
 def _write_summaries(folder, write):

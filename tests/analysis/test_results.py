@@ -86,7 +86,9 @@ def test_the_accuracy_chart_has_a_point_per_scored_row_coloured_by_family():
 
 
 def test_the_hparams_experiment_has_a_session_per_scored_row(tmp_path):
-    write_hparams_sessions(_rows(), tmp_path)
+    rows = _rows()
+    rows[1] |= {"tokens": 400}  # A number here, text ("256 (last 192)") in other rows.
+    write_hparams_sessions(rows, tmp_path)
     sessions = sorted(path.name for path in tmp_path.iterdir() if path.is_dir())
     assert sessions == ["1-imdb_ngrams-cpu", "2-imdb_lstm-cpu-word2vec"]
 
@@ -104,8 +106,19 @@ def test_the_hparams_experiment_has_a_session_per_scored_row(tmp_path):
     session = plugin_data_pb2.HParamsPluginData.FromString(
         values["_hparams_/session_start_info"].metadata.plugin_data.content
     )
+    assert session.session_start_info.group_name == "2. imdb_lstm/cpu-word2vec"  # Trial id.
     hparams = session.session_start_info.hparams
     assert hparams["model"].string_value == "BiLSTM"
+    assert hparams["tokens"].string_value == "400"  # Text in every row.
+    ngrams = {
+        value.tag: value
+        for event in events(tmp_path / "1-imdb_ngrams-cpu")
+        for value in event.summary.value
+    }
+    start = plugin_data_pb2.HParamsPluginData.FromString(
+        ngrams["_hparams_/session_start_info"].metadata.plugin_data.content
+    ).session_start_info
+    assert start.hparams["tokens"].string_value == "—"  # The whole review: no length.
     assert hparams["starts_from"].string_value == "word2vec"
     assert hparams["parameters"].number_value == 10
     assert tf.make_ndarray(values["compute_minutes"].tensor) == pytest.approx(42.0)
