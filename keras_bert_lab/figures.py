@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from PIL import Image
 
 from keras_bert_lab.utils import atomic_path
@@ -174,10 +175,15 @@ def accuracy_figure(rows):
         point = (row["compute_minutes"], 100 * row["test_accuracy"])
         axes.annotate(row["model"], point, xytext=(5, 4), textcoords="offset points", fontsize=8)
     axes.set_xscale("log")
+    # Minutes as plain numbers at 1-2-5 steps (a log axis labels its minor ticks 2×10⁰...).
+    axes.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes.xaxis.set_minor_formatter(NullFormatter())
+    axes.margins(x=0.15, y=0.1)  # Room for the labels of the points at the edges.
     axes.set_xlabel("wall minutes on this machine, with what the model starts from")
     axes.set_ylabel("IMDB test accuracy (%)")
     axes.grid(alpha=0.3, zorder=0)
-    axes.legend(loc="lower right", fontsize=8)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # Off the points.
     return figure
 
 
