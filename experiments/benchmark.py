@@ -12,6 +12,7 @@ import dataclasses
 import json
 import sys
 
+from keras_bert_lab.benchmarks.precision import PRECISIONS
 from keras_bert_lab.benchmarks.report import markdown_report
 from keras_bert_lab.benchmarks.run import SECTIONS, run_benchmark
 from keras_bert_lab.presets import BENCHMARK_PRESETS
@@ -81,6 +82,12 @@ def parse_args(argv=None):
         "op types that take the time",
     )
     parser.add_argument(
+        "--profile-precision",
+        choices=PRECISIONS,
+        default=None,
+        help="the Keras dtype policy of the profiled steps (default: the preset's, float32)",
+    )
+    parser.add_argument(
         "--json", default=None, metavar="OUT", help="write every result to this JSON file"
     )
     parser.add_argument(
@@ -93,7 +100,8 @@ def parse_args(argv=None):
 
 def make_config(args):
     """The preset with the command line's overrides."""
-    changes = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None}
+    overrides = (*_OVERRIDES, "profile_precision")
+    changes = {name: getattr(args, name) for name in overrides if getattr(args, name) is not None}
     changes["jit_modes"] = {"both": (False, True), "on": (True,), "off": (False,)}[args.jit]
     return dataclasses.replace(BENCHMARK_PRESETS[args.preset], **changes)
 

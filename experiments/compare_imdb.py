@@ -246,7 +246,9 @@ def print_plan(stages, logdir, preset):
             state += f", about {_minutes(left)}"
         print(f"  {number}. {stage.name}: {stage.run_dir(logdir)} ({state})")
     left = time_left(stages, logdir, reference)
-    if left is None:
+    if left == 0:
+        print(f"{EXPERIMENT}: every stage is finished or skipped", flush=True)
+    elif left is None:
         print(
             f"{EXPERIMENT}: no time estimate for some stages (no study of preset {preset} "
             f"measured to its end in {REFERENCE_DIR.name}/)"

@@ -42,9 +42,10 @@ def portable_command(command):
 
 
 def portable(value, key=None):
-    """A results file's JSON `value` with the MiniLM-L6 package's folder, a path of this
-    machine's environment, written for any machine: in a `command` the shell expression that
-    finds it (`portable_command`), elsewhere `<site-packages>/...`."""
+    """A results file's JSON `value` with the paths of this machine written for any machine:
+    the MiniLM-L6 package's folder, in a `command` as the shell expression that finds it
+    (`portable_command`), elsewhere as `<site-packages>/...`; a path under the working
+    directory (the repository's root, where the runs were made) relative to it."""
     if isinstance(value, dict):
         return {name: portable(item, name) for name, item in value.items()}
     if isinstance(value, list):
@@ -54,9 +55,9 @@ def portable(value, key=None):
     if key == "command":
         return portable_command(value)
     folder = minilm_folder()
-    if folder is None:
-        return value
-    return value.replace(str(folder.parents[1]), "<site-packages>")
+    if folder is not None:
+        value = value.replace(str(folder.parents[1]), "<site-packages>")
+    return value.replace(f"{Path.cwd()}/", "")
 
 
 ABSOLUTE_PATH = re.compile(r"(?:^|[\s=\"'])(/[^\s\"']+)")
@@ -222,8 +223,8 @@ def _write_summaries(folder, write):
 
 
 def load_results(folder):
-    """The runs' results files (`results.json` copies) among the `*.json` files of
-    `folder`, sorted by name; the benchmarks' reports beside them (no `metrics`) are left
-    out."""
+    """The training runs' results files (`results.json` copies, with the `hparams` they
+    logged) among the `*.json` files of `folder`, sorted by name; the benchmarks' reports
+    and the analyses' results beside them (embedding probe, decoding search) are left out."""
     files = [json.loads(path.read_text()) for path in sorted(Path(folder).glob("*.json"))]
-    return [results for results in files if "metrics" in results]
+    return [results for results in files if "hparams" in results]

@@ -117,7 +117,7 @@ def profile_bert(config, logdir, steps=3, top=12):
 def _profile_step(config, task, family, jit_compile, batch, folder, steps, top):
     """Profiles `steps` steps of one family's model into `folder`; one
     entry of `profile_bert`'s results."""
-    model, optimizer = build_trainee(config, family, task)
+    model, optimizer = build_trainee(config, family, task, config.profile_precision)
     step = make_train_step(model, optimizer, OBJECTIVES[task], jit_compile)
     run = repeat_step(step, *batch, steps)
     run()  # Tracing and compilation stay out of the profile.

@@ -32,7 +32,7 @@ def markdown_report(results):
     lines += [row for ratios, _ in rows for row in ratios]
     profile = results.get("profile")
     if profile:
-        lines += _profile_tables(profile)
+        lines += _profile_tables(profile, results["config"]["profile_precision"])
     lines += _absolute_header(results["machine"])
     lines += [row for _, absolute in rows for row in absolute]
     return "\n".join(lines) + "\n"
@@ -285,23 +285,23 @@ def _memory_rows(memory):
 # ---------------------------------------------------------------- profile
 
 
-def _profile_tables(profile):
+def _profile_tables(profile, precision):
     """One table per task and jit mode (see `_profile_table`)."""
     return [
         line
         for task, by_jit in profile.items()
         for key, families in by_jit.items()
-        for line in _profile_table(task, key, families)
+        for line in _profile_table(task, key, precision, families)
     ]
 
 
-def _profile_table(task, key, families):
+def _profile_table(task, key, precision, families):
     """The op types that take the most time, ours next to keras-hub's."""
     ours, theirs = (families[family] for family in PROFILED_FAMILIES)
     theirs_by_op = dict(theirs["top_ops"])
     lines = [
         "",
-        f"## Where the time goes: BERT {task} step, {key}",
+        f"## Where the time goes: BERT {task} step, {key}, {precision}",
         "",
         "| op type (ms per step, summed over threads) | ours | "
         "keras-hub (—: not among its largest) |",

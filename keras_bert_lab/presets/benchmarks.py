@@ -25,6 +25,8 @@ class BenchmarkConfig:
     learning_rate: float = 1e-4
     weight_decay: float = 0.01
     jit_modes: tuple[bool, ...] = (False, True)
+    # The Keras dtype policy of the profiled steps (`--profile`).
+    profile_precision: str = "float32"
     # Timing.
     repetitions: int = 5
     steps_per_repetition: int = 1

