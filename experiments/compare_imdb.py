@@ -247,7 +247,7 @@ def print_plan(stages, logdir, preset):
         print(f"  {number}. {stage.name}: {stage.run_dir(logdir)} ({state})")
     left = time_left(stages, logdir, reference)
     if left == 0:
-        print(f"{EXPERIMENT}: every stage is finished or skipped", flush=True)
+        print(f"{EXPERIMENT}: nothing left to run (every stage finished or skipped)", flush=True)
     elif left is None:
         print(
             f"{EXPERIMENT}: no time estimate for some stages (no study of preset {preset} "

@@ -107,7 +107,7 @@ def test_the_smoke_study_runs_every_stage_then_reuses_them(
     files = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*") if path.is_file()}
     again = smoke_study(tiny_imdb_dir, tmp_path, "--epochs", "1", "--seed", "7")
     out = capfd.readouterr().out
-    assert "compare_imdb: every stage is finished or skipped" in out
+    assert "compare_imdb: nothing left to run (every stage finished or skipped)" in out
     estimates, machine = compare_imdb.reference_times("smoke")
     assert estimates == times["stages"] and " CPUs" in machine
     assert again == rows
