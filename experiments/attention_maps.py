@@ -16,7 +16,7 @@ from keras_bert_lab.figures import (
     save_png,
 )
 from keras_bert_lab.presets import ATTENTION_MAPS_PRESETS
-from keras_bert_lab.tasks.flags import existing_path
+from keras_bert_lab.tasks.flags import add_path_flag, existing_path
 from keras_bert_lab.text.packing import to_ragged_ids
 from keras_bert_lab.text.special_tokens import CLS_TOKEN, SEP_TOKEN, bert_special_ids
 from keras_bert_lab.utils import write_text_atomically
@@ -37,12 +37,12 @@ def build_parser():
         "BertEncoder, BertClassifier or BertPretrainer), or a keras-hub "
         "BERT preset (name or folder)",
     )
-    parser.add_argument(
+    add_path_flag(
+        parser,
         "--translator",
-        type=existing_path,
-        default=None,
-        help="a translate_fr_en run folder or its translation_pipeline.keras: "
-        "draws the decoder's cross-attention on French sentences",
+        "a translate_fr_en run folder or its translation_pipeline.keras: draws the decoder's "
+        "cross-attention on French sentences",
+        kind=existing_path,
     )
     parser.add_argument(
         "--sentence",

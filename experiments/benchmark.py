@@ -113,7 +113,7 @@ def main(argv=None):
     log = (lambda *_: None) if args.quiet else print
     results = run_benchmark(config, sections, log=log, profile_dir=args.profile)
     results["command"] = [
-        sys.executable,
+        "python",
         "-m",
         "experiments.benchmark",
         *(sys.argv[1:] if argv is None else argv),

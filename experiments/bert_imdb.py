@@ -71,15 +71,12 @@ def main(argv=None):
     except LoadError as error:
         parser.error(f"--init-from: {error}")
     metrics, history = fine_tune_bert(run, data, encoder, tokenizer)
-    run.log_hparams(metrics)
     name = f"BERT-{encoder.num_layers}L/{encoder.hidden_dim}H"
-    return run.write_results(
+    return run.finish(
         metrics,
-        extra={
-            "model": name + (" pre-trained" if init_from else " from scratch"),
-            "start_point": init_from or "scratch",
-            "history": history,
-        },
+        model=name + (" pre-trained" if init_from else " from scratch"),
+        history=history,
+        start_point=init_from or "scratch",
     )
 
 

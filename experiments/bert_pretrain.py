@@ -4,7 +4,7 @@ from pathlib import Path
 
 from keras_bert_lab.data.imdb import load_imdb
 from keras_bert_lab.presets import BERT_PRETRAIN_PRESETS
-from keras_bert_lab.tasks.flags import existing_dir, experiment_parser
+from keras_bert_lab.tasks.flags import add_path_flag, experiment_parser
 from keras_bert_lab.tasks.pretraining import ENCODER_FILE, pretrain_bert
 from keras_bert_lab.tasks.run import Run, command_line, run_folder
 
@@ -13,14 +13,12 @@ EXPERIMENT = "bert_pretrain"
 
 def build_parser():
     parser = experiment_parser(__doc__, BERT_PRETRAIN_PRESETS)
-    parser.add_argument(
+    add_path_flag(
+        parser,
         "--init-from",
-        type=existing_dir,
-        default=None,
+        "go on from an earlier bert_pretrain run's encoder and vocabulary, e.g. with a longer "
+        "--set sequence_length=256 (BERT's second, long-sequence phase)",
         metavar="RUN_DIR",
-        help="go on from an earlier bert_pretrain run's encoder and "
-        "vocabulary, e.g. with a longer --set sequence_length=256 "
-        "(BERT's second, long-sequence phase)",
     )
     return parser
 
@@ -47,11 +45,7 @@ def main(argv=None):
     run = Run.start(EXPERIMENT, parser, BERT_PRETRAIN_PRESETS, argv, check_flags=check_flags)
     data = run.load_data(load_imdb)
     metrics, history = pretrain_bert(run, data, init_from=run.args.init_from)
-    run.log_hparams(metrics)
-    return run.write_results(
-        metrics,
-        extra={"model": f"BERT-{run.config.config_name} MLM+NSP", "history": history},
-    )
+    return run.finish(metrics, model=f"BERT-{run.config.config_name} MLM+NSP", history=history)
 
 
 if __name__ == "__main__":

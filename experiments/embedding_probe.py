@@ -6,7 +6,7 @@ from keras_bert_lab.analysis import loading, probe, separation
 from keras_bert_lab.analysis.runs import AnalysisRun, add_bert_flags, analysis_parser
 from keras_bert_lab.figures import render, save_png
 from keras_bert_lab.presets import EMBEDDING_PROBE_PRESETS
-from keras_bert_lab.tasks.flags import existing_dir, existing_path
+from keras_bert_lab.tasks.flags import add_path_flag, existing_path
 from keras_bert_lab.utils import write_json_atomically, write_text_atomically
 
 EXPERIMENT = "embedding_probe"
@@ -14,17 +14,12 @@ EXPERIMENT = "embedding_probe"
 
 def build_parser():
     parser = analysis_parser(__doc__, EMBEDDING_PROBE_PRESETS)
-    parser.add_argument(
-        "--word2vec",
-        type=existing_dir,
-        default=None,
-        help="run folder of experiments.word2vec_imdb",
-    )
-    parser.add_argument(
+    add_path_flag(parser, "--word2vec", "run folder of experiments.word2vec_imdb")
+    add_path_flag(
+        parser,
         "--lstm",
-        type=existing_path,
-        default=None,
-        help="run folder of experiments.imdb_lstm, or its model.keras",
+        "run folder of experiments.imdb_lstm, or its model.keras",
+        kind=existing_path,
     )
     add_bert_flags(
         parser,
@@ -37,11 +32,12 @@ def build_parser():
         help="a BERT trained elsewhere, probed beside --bert: a keras-hub preset name or a "
         "preset folder in Keras or Hugging Face format (sources real_bert_*)",
     )
-    parser.add_argument(
+    add_path_flag(
+        parser,
         "--probe-set",
-        type=existing_path,
+        "probe sentences JSON",
+        kind=existing_path,
         default=str(probe.PROBE_SENTENCES),
-        help="probe sentences JSON",
     )
     return parser
 

@@ -4,7 +4,7 @@ learned from scratch or started from a `word2vec_imdb` run (`--init-embeddings`)
 from keras_bert_lab.data.imdb import load_imdb
 from keras_bert_lab.presets import IMDB_LSTM_PRESETS
 from keras_bert_lab.tasks.classification import train_lstm_classifier
-from keras_bert_lab.tasks.flags import existing_dir, experiment_parser
+from keras_bert_lab.tasks.flags import add_path_flag, experiment_parser
 from keras_bert_lab.tasks.run import Run, command_line
 from keras_bert_lab.tasks.starting_points import LoadError, load_word2vec
 
@@ -13,13 +13,12 @@ EXPERIMENT = "imdb_lstm"
 
 def build_parser():
     parser = experiment_parser(__doc__, IMDB_LSTM_PRESETS)
-    parser.add_argument(
+    add_path_flag(
+        parser,
         "--init-embeddings",
-        type=existing_dir,
-        default=None,
+        "start the embedding table from a word2vec_imdb run; its vocabulary and vector size "
+        "replace the preset's",
         metavar="WORD2VEC_RUN_DIR",
-        help="start the embedding table from a word2vec_imdb run; its "
-        "vocabulary and vector size replace the preset's",
     )
     parser.add_argument(
         "--freeze-embeddings",
@@ -49,15 +48,7 @@ def main(argv=None):
     metrics, history = train_lstm_classifier(
         run, data, word2vec=word2vec, freeze_embeddings=args.freeze_embeddings
     )
-    run.log_hparams(metrics)
-    return run.write_results(
-        metrics,
-        extra={
-            "model": model,
-            "word2vec": args.init_embeddings,
-            "history": history,
-        },
-    )
+    return run.finish(metrics, model=model, history=history, word2vec=args.init_embeddings)
 
 
 if __name__ == "__main__":

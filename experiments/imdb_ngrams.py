@@ -18,11 +18,8 @@ def main(argv=None):
     run = Run.start(EXPERIMENT, build_parser(), IMDB_NGRAMS_PRESETS, argv)
     data = run.load_data(load_imdb)
     metrics, history = train_ngram_classifier(run, data)
-    run.log_hparams(metrics)
     weighting = "NBSVM" if run.config.weighting == "nbsvm" else "TF-IDF"
-    return run.write_results(
-        metrics, extra={"model": f"{weighting} {run.config.ngrams}-grams", "history": history}
-    )
+    return run.finish(metrics, model=f"{weighting} {run.config.ngrams}-grams", history=history)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from keras_bert_lab.analysis.results import (
     study_summary,
 )
 from keras_bert_lab.figures import accuracy_figure, render, save_png
-from keras_bert_lab.tasks.flags import add_verbose_flag, docstring_summary, existing_dir
+from keras_bert_lab.tasks.flags import add_path_flag, add_verbose_flag, docstring_summary
 from keras_bert_lab.utils import write_json_atomically
 
 RESULTS = ("<!-- results:start -->", "<!-- results:end -->")
@@ -41,11 +41,10 @@ def build_parser():
         default="docs/images/study_accuracy.png",
         help="where --write draws the study's chart",
     )
-    parser.add_argument(
+    add_path_flag(
+        parser,
         "--collect",
-        type=existing_dir,
-        default=None,
-        help="a finished compare_imdb run folder (e.g. tb_logs/compare_imdb/cpu): copy its "
+        "a finished compare_imdb run folder (e.g. tb_logs/compare_imdb/cpu): copy its "
         "rows, its stage times and every stage's results.json into --results-dir first",
     )
     parser.add_argument("--readme", default="README.md", help="the README to update")

@@ -39,11 +39,7 @@ def main(argv=None):
         source_vocabulary=french,
         target_vocabulary=english,
     )
-    run.log_hparams(metrics)
-    return run.write_results(
-        metrics,
-        extra={"model": "Transformer", "history": history} | details,
-    )
+    return run.finish(metrics, model="Transformer", history=history, **details)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,12 @@ from keras_bert_lab.analysis import loading
 from keras_bert_lab.analysis.runs import AnalysisRun, analysis_parser
 from keras_bert_lab.data.fra_eng import load_fra_eng
 from keras_bert_lab.presets import TUNE_DECODING_PRESETS, TranslateFrEnPreset
-from keras_bert_lab.tasks.flags import existing_dir, non_negative_float, positive_int
+from keras_bert_lab.tasks.flags import (
+    add_data_dir_flag,
+    add_path_flag,
+    non_negative_float,
+    positive_int,
+)
 from keras_bert_lab.tasks.run import RESULTS_FILE, command_line
 from keras_bert_lab.tasks.translation_scores import (
     corpus_scores,
@@ -29,19 +34,13 @@ EXPERIMENT = "tune_decoding"
 
 def build_parser():
     parser = analysis_parser(__doc__, TUNE_DECODING_PRESETS)
-    parser.add_argument(
+    add_path_flag(
+        parser,
         "--translator",
-        type=existing_dir,
+        "a finished translate_fr_en run folder (its translation_pipeline.keras and results.json)",
         required=True,
-        help="a finished translate_fr_en run folder (its translation_pipeline.keras and "
-        "results.json)",
     )
-    parser.add_argument(
-        "--data-dir",
-        type=existing_dir,
-        default=None,
-        help="folder with fra-eng.zip or fra.txt; default: $KBL_DATA_DIR, else download",
-    )
+    add_data_dir_flag(parser, "fra-eng.zip or fra.txt")
     parser.add_argument(
         "--beam-sizes", type=positive_int, nargs="+", default=[2, 4, 8], help="beam sizes"
     )

@@ -17,14 +17,11 @@ def main(argv=None):
     run = Run.start(EXPERIMENT, build_parser(), WORD2VEC_IMDB_PRESETS, argv)
     data = run.load_data(load_imdb)
     metrics, history, nearest = train_word2vec(run, data)
-    run.log_hparams(metrics)
-    return run.write_results(
+    return run.finish(
         metrics,
-        extra={
-            "model": "word2vec skip-gram, negative sampling",
-            "history": history,
-            "nearest_words": nearest,
-        },
+        model="word2vec skip-gram, negative sampling",
+        history=history,
+        nearest_words=nearest,
     )
 
 

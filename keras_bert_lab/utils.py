@@ -40,10 +40,22 @@ def _is_disk_full(error):
     return False
 
 
-def _disk_full_error(path):
-    return DiskFullError(
-        errno.ENOSPC, f"no space left on the device to write {path}; the previous one is intact"
-    )
+@contextlib.contextmanager
+def _removed_on_failure(path, partial, remove):
+    """Runs the body that writes `partial` and puts it in place at `path`; whatever happens,
+    `remove(partial)` where it is left over, and a full device is a `DiskFullError`."""
+    try:
+        yield
+    except Exception as error:
+        if _is_disk_full(error):
+            raise DiskFullError(
+                errno.ENOSPC,
+                f"no space left on the device to write {path}; the previous one is intact",
+            ) from error
+        raise
+    finally:
+        if partial.exists():
+            remove(partial)
 
 
 @contextlib.contextmanager
@@ -59,16 +71,9 @@ def atomic_path(path, suffix=""):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial{suffix}")
-    try:
+    with _removed_on_failure(path, partial, Path.unlink):
         yield partial
         os.replace(partial, path)
-    except Exception as error:
-        if _is_disk_full(error):
-            raise _disk_full_error(path) from error
-        raise
-    finally:
-        if partial.exists():
-            partial.unlink()
 
 
 @contextlib.contextmanager
@@ -82,7 +87,7 @@ def atomic_directory(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
-    try:
+    with _removed_on_failure(path, partial, functools.partial(shutil.rmtree, ignore_errors=True)):
         yield partial
         partial.chmod(0o755)  # mkdtemp makes it private; what goes in is not secret.
         if path.exists():
@@ -93,13 +98,6 @@ def atomic_directory(path):
             shutil.rmtree(retired)
         else:
             os.replace(partial, path)
-    except Exception as error:
-        if _is_disk_full(error):
-            raise _disk_full_error(path) from error
-        raise
-    finally:
-        if partial.exists():
-            shutil.rmtree(partial, ignore_errors=True)
 
 
 def write_text_atomically(path, text):

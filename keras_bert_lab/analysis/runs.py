@@ -8,7 +8,13 @@ import time
 
 import keras
 
-from keras_bert_lab.tasks.flags import existing_path, parse_flags, positive_int, run_parser
+from keras_bert_lab.tasks.flags import (
+    add_path_flag,
+    existing_path,
+    parse_flags,
+    positive_int,
+    run_parser,
+)
 from keras_bert_lab.tasks.run import RunFolder, make_run_dir
 
 
@@ -33,11 +39,11 @@ def add_bert_flags(parser, bert_help):
     analyse and, for a bare encoder file, its WordPiece vocabulary
     (`analysis.loading.load_bert`)."""
     parser.add_argument("--bert", default=None, help=bert_help)
-    parser.add_argument(
+    add_path_flag(
+        parser,
         "--bert-vocabulary",
-        type=existing_path,
-        default=None,
-        help="WordPiece vocabulary file, when --bert has no tokenizer",
+        "WordPiece vocabulary file, when --bert has no tokenizer",
+        kind=existing_path,
     )
     parser.add_argument("--bert-cased", action="store_true", help="the BERT vocabulary keeps case")
 

@@ -58,13 +58,9 @@ class PeakMemory:
     @staticmethod
     def peak_bytes():
         """`VmHWM` since the last reset, else `ru_maxrss`."""
-        try:
-            with open("/proc/self/status") as file:
-                for line in file:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) * 1024
-        except OSError:
-            pass
+        peak = _process_status_bytes("VmHWM")
+        if peak is not None:
+            return peak
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return peak if sys.platform == "darwin" else peak * 1024
 
@@ -76,10 +72,16 @@ class PeakMemory:
 def current_rss():
     """This process's resident set size in bytes (`VmRSS`), or None where
     `/proc` cannot tell."""
+    return _process_status_bytes("VmRSS")
+
+
+def _process_status_bytes(field):
+    """The size `field` (e.g. `VmRSS`) of `/proc/self/status` in bytes, or None where there is
+    no such file or line."""
     try:
         with open("/proc/self/status") as file:
             for line in file:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass

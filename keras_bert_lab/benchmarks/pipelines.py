@@ -76,18 +76,24 @@ def benchmark_pipelines(config):
     return results
 
 
+def _classification_batches(config, texts, labels, tokenizer, sequence_length, bucket=True):
+    """The shuffled BERT classification batches of `texts` the section times."""
+    return classification_dataset(
+        texts,
+        labels,
+        tokenizer,
+        batch_size=config.batch_size,
+        sequence_length=sequence_length,
+        shuffle=True,
+        seed=config.seed,
+        bucket=bucket,
+        bert_inputs=True,
+    )
+
+
 def _classification_passes(config, texts, labels, tokenizer):
     return _timed_passes(
-        classification_dataset(
-            texts,
-            labels,
-            tokenizer,
-            batch_size=config.batch_size,
-            sequence_length=config.sequence_length,
-            shuffle=True,
-            seed=config.seed,
-            bert_inputs=True,
-        )
+        _classification_batches(config, texts, labels, tokenizer, config.sequence_length)
     )
 
 
@@ -135,16 +141,8 @@ def _padding(config, texts, labels, tokenizer):
     """Padded-token fractions of the classification batches at
     `padding_max_length`, fixed length against bucketed."""
     padding = compare_bucketing(
-        lambda bucket: classification_dataset(
-            texts,
-            labels,
-            tokenizer,
-            batch_size=config.batch_size,
-            sequence_length=config.padding_max_length,
-            shuffle=True,
-            seed=config.seed,
-            bucket=bucket,
-            bert_inputs=True,
+        lambda bucket: _classification_batches(
+            config, texts, labels, tokenizer, config.padding_max_length, bucket
         )
     )
     return {

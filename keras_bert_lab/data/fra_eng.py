@@ -28,13 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_bert_lab.data.sources import find_dataset, resolve_data_dir
+from keras_bert_lab.data.sources import Release, decode_utf8, find_dataset
 
-FRA_ENG_URL = "http://storage.googleapis.com/download.tensorflow.org/data/fra-eng.zip"
-# The publisher gives no checksum for this file, so a download of it is not verified.
-FRA_ENG_SHA256: str | None = None
-FRA_ENG_ARCHIVE = "fra-eng.zip"
-FRA_ENG_FILE = "fra.txt"
+FRA_ENG = Release(
+    name="fra.txt",
+    archive_name="fra-eng.zip",
+    origin="http://storage.googleapis.com/download.tensorflow.org/data/fra-eng.zip",
+    # The publisher gives no checksum for this file, so a download of it is not verified.
+    sha256=None,
+)
 
 SPLIT_BUCKETS = 10_000
 SPLITS = ("hard", "source")
@@ -129,14 +131,7 @@ def load_fra_eng(
             "validation_fraction and test_fraction must be >= 0 and sum to less than 1, "
             f"got {validation_fraction} and {test_fraction}"
         )
-    path, source = find_dataset(
-        resolve_data_dir(data_dir),
-        name=FRA_ENG_FILE,
-        archive_name=FRA_ENG_ARCHIVE,
-        origin=FRA_ENG_URL,
-        sha256=FRA_ENG_SHA256,
-        cache_dir=cache_dir,
-    )
+    path, source = find_dataset(data_dir, FRA_ENG, cache_dir)
     pairs, stats = parse_pairs(path)
     test_end = round(test_fraction * SPLIT_BUCKETS)
     validation_end = test_end + round(validation_fraction * SPLIT_BUCKETS)
@@ -169,12 +164,7 @@ def parse_pairs(path: Path) -> tuple[list[Pair], FraEngStats]:
         lines.pop()  # The newline that ends the last line starts no new line.
     for raw in lines:
         counts["lines"] += 1
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            line = raw.decode("utf-8", errors="replace")
-            counts["decoded_with_replacement"] += 1
-        columns = line.lstrip("\ufeff").rstrip("\r").split("\t")
+        columns = decode_utf8(raw, counts).lstrip("\ufeff").rstrip("\r").split("\t")
         if len(columns) not in (2, 3):
             counts["wrong_column_count_skipped"] += 1
             continue

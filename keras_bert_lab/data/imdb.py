@@ -17,12 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_bert_lab.data.sources import DataError, find_dataset, resolve_data_dir
+from keras_bert_lab.data.sources import DataError, Release, decode_utf8, find_dataset
 
-IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
-IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
-IMDB_ARCHIVE = "aclImdb_v1.tar.gz"
-IMDB_FOLDER = "aclImdb"
+IMDB = Release(
+    name="aclImdb",
+    archive_name="aclImdb_v1.tar.gz",
+    origin="https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+    sha256="c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
+)
 
 _REVIEW_FILE = re.compile(r"(\d+)_(\d+)\.txt")
 # Runs of `<br />`, `<br/>`, `<br>` in any case, with the spaces that follow. Leading with the
@@ -135,14 +137,7 @@ def load_imdb(
         raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
     if max_per_split is not None and max_per_split < 1:
         raise ValueError(f"max_per_split must be at least 1, got {max_per_split}")
-    root, source = find_dataset(
-        resolve_data_dir(data_dir),
-        name=IMDB_FOLDER,
-        archive_name=IMDB_ARCHIVE,
-        origin=IMDB_URL,
-        sha256=IMDB_SHA256,
-        cache_dir=cache_dir,
-    )
+    root, source = find_dataset(data_dir, IMDB, cache_dir)
     counts: Counter[str] = Counter()
     rng = np.random.default_rng(seed)
     train = _list_labelled(root / "train", counts)
@@ -220,12 +215,7 @@ def _read_texts(paths: list[str], counts: Counter[str]) -> list[str]:
         with open(path, "rb") as file:
             raw = file.read()
         counts["files_read"] += 1
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("utf-8", errors="replace")
-            counts["decoded_with_replacement"] += 1
-        text = _LINE_BREAKS.sub(" ", text).strip()
+        text = _LINE_BREAKS.sub(" ", decode_utf8(raw, counts)).strip()
         if not text:
             counts["empty_skipped"] += 1
         texts.append(text)

@@ -99,10 +99,12 @@ def classification_dataset(
     dataset = tf.data.Dataset.from_tensor_slices(
         (_strings(texts), np.asarray(labels, dtype=np.int32))
     )
-    dataset = _tokenized(dataset, tokenize, cache)
-    dataset = _shuffled_batches(
+    return _token_batches(
         dataset,
+        tokenize,
         lambda token_ids, _: tf.shape(token_ids)[0],
+        to_features,
+        cache=cache,
         num_examples=len(texts),
         batch_size=batch_size,
         max_length=sequence_length,
@@ -111,8 +113,6 @@ def classification_dataset(
         bucket=bucket,
         drop_remainder=drop_remainder,
     )
-    dataset = dataset.map(to_features, num_parallel_calls=tf.data.AUTOTUNE)
-    return _with_batch_size(dataset, batch_size, drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
 def string_classification_dataset(
@@ -229,12 +229,14 @@ def translation_dataset(
     sources = [source for source, _ in pairs]
     targets = [target for _, target in pairs]
     dataset = tf.data.Dataset.from_tensor_slices((_strings(sources), _strings(targets)))
-    dataset = _tokenized(dataset, tokenize, cache)
-    dataset = _shuffled_batches(
+    return _token_batches(
         dataset,
+        tokenize,
         lambda source_ids, decoder_inputs, _: tf.maximum(
             tf.shape(source_ids)[0], tf.shape(decoder_inputs)[0]
         ),
+        to_features,
+        cache=cache,
         num_examples=len(pairs),
         batch_size=batch_size,
         max_length=max_length,
@@ -243,8 +245,6 @@ def translation_dataset(
         bucket=bucket,
         drop_remainder=drop_remainder,
     )
-    dataset = dataset.map(to_features, num_parallel_calls=tf.data.AUTOTUNE)
-    return _with_batch_size(dataset, batch_size, drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
 def padding_fraction(dataset: tf.data.Dataset) -> float:
@@ -353,10 +353,13 @@ def _with_batch_size(
     return dataset.map(set_batch_size)
 
 
-def _shuffled_batches(
+def _token_batches(
     dataset: tf.data.Dataset,
+    tokenize: Callable[..., tuple],
     element_length: Callable[..., tf.Tensor],
+    to_features: Callable[..., tuple],
     *,
+    cache: bool,
     num_examples: int,
     batch_size: int,
     max_length: int,
@@ -365,24 +368,29 @@ def _shuffled_batches(
     bucket: bool,
     drop_remainder: bool,
 ) -> tf.data.Dataset:
-    """Shuffles single examples and pads them into batches, by length bucket or to max_length."""
+    """Raw texts to model inputs: `tokenize` (`_tokenized`), then single examples shuffled and
+    padded into batches (by length bucket, or to `max_length`), then `to_features` on each
+    batch, prefetched."""
+    dataset = _tokenized(dataset, tokenize, cache)
     if shuffle:
         # A full-size buffer: the cached token ids are small and a full shuffle is exact.
         dataset = dataset.shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)
-    if not bucket:
+    if bucket:
+        # With pad_to_bucket_boundary, a batch of bucket i is padded to boundary_i - 1 tokens.
+        boundaries = [length + 1 for length in bucket_lengths(max_length)]
+        dataset = dataset.bucket_by_sequence_length(
+            element_length,
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            pad_to_bucket_boundary=True,
+            drop_remainder=drop_remainder,
+        )
+    else:
         padded_shapes = tuple(
             [max_length] if spec.shape.rank == 1 else [] for spec in dataset.element_spec
         )
-        return dataset.padded_batch(
+        dataset = dataset.padded_batch(
             batch_size, padded_shapes=padded_shapes, drop_remainder=drop_remainder
         )
-    lengths = bucket_lengths(max_length)
-    # With pad_to_bucket_boundary, a batch of bucket i is padded to boundary_i - 1 tokens.
-    boundaries = [length + 1 for length in lengths]
-    return dataset.bucket_by_sequence_length(
-        element_length,
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        pad_to_bucket_boundary=True,
-        drop_remainder=drop_remainder,
-    )
+    dataset = dataset.map(to_features, num_parallel_calls=tf.data.AUTOTUNE)
+    return _with_batch_size(dataset, batch_size, drop_remainder).prefetch(tf.data.AUTOTUNE)

@@ -9,6 +9,7 @@ atomically, refusing any member that could write outside the extraction folder.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ import stat
 import tarfile
 import zipfile
 import zlib
+from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from keras_bert_lab.utils import atomic_directory, one_line
@@ -47,6 +49,16 @@ class DataError(ValueError):
 
     def __init__(self, message: str):
         super().__init__(one_line(message))
+
+
+def decode_utf8(raw: bytes, counts: Counter[str]) -> str:
+    """`raw` as UTF-8 text; bytes that are not UTF-8 become U+FFFD, and such a text is counted
+    in `counts["decoded_with_replacement"]` (the loaders report it)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        counts["decoded_with_replacement"] += 1
+        return raw.decode("utf-8", errors="replace")
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path | None:
@@ -285,31 +297,42 @@ def _extract_zip(archive: Path, destination: Path) -> None:
     return len(members)
 
 
+@dataclasses.dataclass(frozen=True)
+class Release:
+    """A dataset as its publisher releases it: the archive `archive_name` at `origin` (with
+    its `sha256`, None where the publisher gives none), holding the folder or file `name`
+    a loader reads."""
+
+    name: str
+    archive_name: str
+    origin: str
+    sha256: str | None
+
+
 def find_dataset(
-    data_dir: Path | None,
-    *,
-    name: str,
-    archive_name: str,
-    origin: str,
-    sha256: str | None,
+    data_dir: str | os.PathLike | None,
+    release: Release,
     cache_dir: str | os.PathLike | None = None,
 ) -> tuple[Path, str]:
-    """Locate the folder or file `name` of a dataset.
+    """Locate the folder or file `release.name` of a dataset.
 
-    Looks for `data_dir/name`, then extracts `data_dir/archive_name` (a user's copy, whose
-    checksum is not checked); with no `data_dir`, downloads `origin` (checked against
-    `sha256`) and extracts it. Inside an archive, `name` may sit at the top or one folder down.
+    Looks in `data_dir` (`resolve_data_dir`: the argument, else `$KBL_DATA_DIR`) for `name`,
+    then extracts its `archive_name` there (a user's copy, whose checksum is not checked);
+    with no data directory, downloads `origin` (checked against `sha256`) and extracts it.
+    Inside an archive, `name` may sit at the top or one folder down.
 
     Returns:
         The path of `name` and a human-readable description of where it came from.
 
     Raises:
-        DataError: `data_dir` holds neither item, the download or extraction failed, or the
-            archive lacks `name`.
+        DataError: the data directory holds neither item, the download or extraction failed,
+            or the archive lacks `name`.
     """
+    data_dir = resolve_data_dir(data_dir)
+    name, archive_name = release.name, release.archive_name
     if data_dir is None:
-        archive = download(archive_name, origin, sha256=sha256, cache_dir=cache_dir)
-        source = f"{origin} (downloaded to {archive})"
+        archive = download(archive_name, release.origin, sha256=release.sha256, cache_dir=cache_dir)
+        source = f"{release.origin} (downloaded to {archive})"
     else:
         if (data_dir / name).exists():
             return data_dir / name, str(data_dir / name)

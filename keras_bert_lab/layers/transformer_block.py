@@ -20,7 +20,20 @@ class TransformerBlockBase(keras.layers.Layer):
         pre-LN:  `x = x + Dropout(Sublayer(LayerNorm(x)))`.
     Not a layer to use alone: the subclasses build and call it.
 
-    Args: see `TransformerEncoderBlock`.
+    Args:
+        num_heads: int, number of attention heads; must divide the hidden
+            size.
+        intermediate_dim: int, inner size of the feed-forward network.
+        dropout: float, dropout on each sub-layer's output.
+        attention_dropout: float, dropout on attention weights; defaults to
+            `dropout`.
+        activation: feed-forward activation, `"relu"`, `"gelu"` or
+            `"gelu_approximate"`.
+        layer_norm_epsilon: float, epsilon of the layer normalisations.
+        normalize_first: bool, pre-LN instead of post-LN.
+        kernel_initializer: initializer for all kernels.
+        bias_initializer: initializer for all biases.
+        **kwargs: base layer arguments such as `name` and `dtype`.
     """
 
     def __init__(
@@ -49,6 +62,19 @@ class TransformerBlockBase(keras.layers.Layer):
         self.supports_masking = True
 
     # === Sub-layers, built in `build` ===
+
+    def _build_self_attention(self, inputs_shape):
+        """`self_attention_layer`, with its dropout and layer normalisation."""
+        self.self_attention_layer = self._attention_layer(
+            "self_attention_layer", inputs_shape, inputs_shape
+        )
+        self.self_attention_dropout = self._dropout_layer("self_attention_dropout")
+        self.self_attention_layer_norm = self._layer_norm("self_attention_layer_norm", inputs_shape)
+
+    def _build_feedforward(self, inputs_shape):
+        """`feedforward`, with its layer normalisation (it drops its own output)."""
+        self.feedforward = self._feedforward_layer(inputs_shape)
+        self.feedforward_layer_norm = self._layer_norm("feedforward_layer_norm", inputs_shape)
 
     def _check_hidden_dim(self, hidden_dim):
         if hidden_dim % self.num_heads:
@@ -117,6 +143,38 @@ class TransformerBlockBase(keras.layers.Layer):
             x = dropout(x, training=training)
         x = residual + x
         return x if self.normalize_first else layer_norm(x)
+
+    def _attention_sublayer(
+        self, x, attention, layer_norm, dropout, value=None, training=None, **attention_arguments
+    ):
+        """An attention sub-layer with its residual connection.
+
+        Args:
+            x: the sub-layer's input, `[batch_size, query_length, hidden_dim]`;
+                the queries are taken from it.
+            attention, layer_norm, dropout: the sub-layer's
+                `MultiHeadAttention`, `LayerNormalization` and `Dropout`.
+            value: the sequence attended over, as the attention layer reads
+                it; None for the queries themselves (self-attention).
+            training: bool, whether dropout is active.
+            **attention_arguments: the masks and cache of `attention`.
+
+        Returns:
+            `(outputs, cache, weights)`: the updated cache is None unless
+            `cache` is given.
+        """
+        query = self._sublayer_input(x, layer_norm)
+        results = attention(
+            query,
+            query if value is None else value,
+            return_attention_scores=True,
+            training=training,
+            **attention_arguments,
+        )
+        outputs = self._add_and_normalize(x, results[0], layer_norm, dropout, training=training)
+        # With a cache, `MultiHeadAttention` returns `(output, cache, weights)`.
+        cache = results[1] if len(results) == 3 else None
+        return outputs, cache, results[-1]
 
     def _feedforward_sublayer(self, x, training=None):
         """The feed-forward network with its residual connection (the

@@ -29,19 +29,8 @@ class TransformerDecoderBlock(TransformerBlockBase):
     cross_attention_cache)`; outputs equal those of running the whole prefix
     at once.
 
-    Args:
-        num_heads: int, attention heads; must divide the hidden size.
-        intermediate_dim: int, inner size of the feed-forward network.
-        dropout: float, dropout on each sub-layer's output.
-        attention_dropout: float, dropout on attention weights; defaults to
-            `dropout`.
-        activation: feed-forward activation, `"relu"`, `"gelu"` or
-            `"gelu_approximate"`.
-        layer_norm_epsilon: float, epsilon of the layer normalisations.
-        normalize_first: bool, pre-LN instead of post-LN.
-        kernel_initializer: initializer for all kernels.
-        bias_initializer: initializer for all biases.
-        **kwargs: base layer arguments such as `name` and `dtype`.
+    Args: those of `TransformerBlockBase` (`num_heads`, `intermediate_dim`,
+        `dropout`, `activation`, `normalize_first`, ...), documented there.
 
     Call arguments:
         decoder_sequence: `[batch_size, target_length, hidden_dim]`.
@@ -76,13 +65,7 @@ class TransformerDecoderBlock(TransformerBlockBase):
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
         self._check_hidden_dim(decoder_sequence_shape[-1])
         encoder_sequence_shape = encoder_sequence_shape or decoder_sequence_shape
-        self.self_attention_layer = self._attention_layer(
-            "self_attention_layer", decoder_sequence_shape, decoder_sequence_shape
-        )
-        self.self_attention_dropout = self._dropout_layer("self_attention_dropout")
-        self.self_attention_layer_norm = self._layer_norm(
-            "self_attention_layer_norm", decoder_sequence_shape
-        )
+        self._build_self_attention(decoder_sequence_shape)
         self.cross_attention_layer = self._attention_layer(
             "cross_attention_layer", decoder_sequence_shape, encoder_sequence_shape
         )
@@ -90,10 +73,7 @@ class TransformerDecoderBlock(TransformerBlockBase):
         self.cross_attention_layer_norm = self._layer_norm(
             "cross_attention_layer_norm", decoder_sequence_shape
         )
-        self.feedforward = self._feedforward_layer(decoder_sequence_shape)
-        self.feedforward_layer_norm = self._layer_norm(
-            "feedforward_layer_norm", decoder_sequence_shape
-        )
+        self._build_feedforward(decoder_sequence_shape)
         self.built = True
 
     def initial_self_attention_cache(self, batch_size, max_length):
@@ -164,35 +144,17 @@ class TransformerDecoderBlock(TransformerBlockBase):
             `(outputs, cache, weights)`; `cache` is the updated cache, or
             None without one.
         """
-        residual = x
-        x = self._sublayer_input(x, self.self_attention_layer_norm)
-        if cache is None:
-            x, weights = self.self_attention_layer(
-                x,
-                x,
-                value_mask=padding_mask,
-                use_causal_mask=True,
-                return_attention_scores=True,
-                training=training,
-            )
-        else:
-            x, cache, weights = self.self_attention_layer(
-                x,
-                x,
-                use_causal_mask=True,
-                cache=cache,
-                cache_update_index=cache_update_index,
-                return_attention_scores=True,
-                training=training,
-            )
-        x = self._add_and_normalize(
-            residual,
+        return self._attention_sublayer(
             x,
+            self.self_attention_layer,
             self.self_attention_layer_norm,
             self.self_attention_dropout,
+            value_mask=padding_mask if cache is None else None,
+            use_causal_mask=True,
+            cache=cache,
+            cache_update_index=cache_update_index,
             training=training,
         )
-        return x, cache, weights
 
     def _cross_attention_sublayer(
         self, x, encoder_sequence, encoder_padding_mask, cache, training=None
@@ -203,30 +165,20 @@ class TransformerDecoderBlock(TransformerBlockBase):
         Returns:
             `(outputs, weights)`.
         """
-        residual = x
-        x = self._sublayer_input(x, self.cross_attention_layer_norm)
         if cache is None:
-            x, weights = self.cross_attention_layer(
-                x,
-                encoder_sequence,
-                value_mask=encoder_padding_mask,
-                return_attention_scores=True,
-                training=training,
-            )
+            value, value_mask = encoder_sequence, encoder_padding_mask
         else:
-            x, _, weights = self.cross_attention_layer(
-                x,
-                x,  # Unused: keys and values come from the cache.
-                value_mask=self._cache_padding_mask(encoder_padding_mask, cache),
-                cache=cache,
-                return_attention_scores=True,
-                training=training,
-            )
-        x = self._add_and_normalize(
-            residual,
+            # Keys and values come from the cache: the queries stand in for
+            # the unused `value`.
+            value, value_mask = None, self._cache_padding_mask(encoder_padding_mask, cache)
+        x, _, weights = self._attention_sublayer(
             x,
+            self.cross_attention_layer,
             self.cross_attention_layer_norm,
             self.cross_attention_dropout,
+            value=value,
+            value_mask=value_mask,
+            cache=cache,
             training=training,
         )
         return x, weights

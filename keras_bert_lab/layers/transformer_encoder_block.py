@@ -30,20 +30,8 @@ class TransformerEncoderBlock(TransformerBlockBase):
     BERT's last block is read only at `[CLS]` and the masked tokens, so
     this saves most of its work (`BertEncoder.outputs_at`).
 
-    Args:
-        num_heads: int, number of attention heads; must divide the hidden
-            size.
-        intermediate_dim: int, inner size of the feed-forward network.
-        dropout: float, dropout on each sub-layer's output.
-        attention_dropout: float, dropout on attention weights; defaults to
-            `dropout`.
-        activation: feed-forward activation, `"relu"`, `"gelu"` or
-            `"gelu_approximate"`.
-        layer_norm_epsilon: float, epsilon of the layer normalisations.
-        normalize_first: bool, pre-LN instead of post-LN.
-        kernel_initializer: initializer for all kernels.
-        bias_initializer: initializer for all biases.
-        **kwargs: base layer arguments such as `name` and `dtype`.
+    Args: those of `TransformerBlockBase` (`num_heads`, `intermediate_dim`,
+        `dropout`, `activation`, `normalize_first`, ...), documented there.
 
     Call arguments:
         inputs: `[batch_size, query_length, hidden_dim]`.
@@ -70,13 +58,8 @@ class TransformerEncoderBlock(TransformerBlockBase):
 
     def build(self, inputs_shape):
         self._check_hidden_dim(inputs_shape[-1])
-        self.self_attention_layer = self._attention_layer(
-            "self_attention_layer", inputs_shape, inputs_shape
-        )
-        self.self_attention_dropout = self._dropout_layer("self_attention_dropout")
-        self.self_attention_layer_norm = self._layer_norm("self_attention_layer_norm", inputs_shape)
-        self.feedforward = self._feedforward_layer(inputs_shape)
-        self.feedforward_layer_norm = self._layer_norm("feedforward_layer_norm", inputs_shape)
+        self._build_self_attention(inputs_shape)
+        self._build_feedforward(inputs_shape)
         self.built = True
 
     def call(
@@ -93,27 +76,18 @@ class TransformerEncoderBlock(TransformerBlockBase):
 
         # Self-attention: the queries are `inputs`, the keys and values the
         # whole sequence (`key_value`, or `inputs` itself).
-        x = self._sublayer_input(inputs, self.self_attention_layer_norm)
-        if key_value is None:
-            attended = x
-        else:
-            attended = self._sublayer_input(key_value, self.self_attention_layer_norm)
-        x, attention_weights = self.self_attention_layer(
-            x,
-            attended,
-            value_mask=padding_mask,
-            attention_mask=attention_mask,
-            return_attention_scores=True,
-            training=training,
-        )
-        x = self._add_and_normalize(
+        if key_value is not None:
+            key_value = self._sublayer_input(key_value, self.self_attention_layer_norm)
+        x, _, attention_weights = self._attention_sublayer(
             inputs,
-            x,
+            self.self_attention_layer,
             self.self_attention_layer_norm,
             self.self_attention_dropout,
+            value=key_value,
+            value_mask=padding_mask,
+            attention_mask=attention_mask,
             training=training,
         )
-
         x = self._feedforward_sublayer(x, training=training)
 
         if return_attention_scores:

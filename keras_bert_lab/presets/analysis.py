@@ -8,7 +8,25 @@ from keras_bert_lab.presets.fields import CheckedPreset, one_of, positive
 
 
 @dataclasses.dataclass(frozen=True)
-class EmbeddingProbePreset(CheckedPreset):
+class RandomModelsPreset(CheckedPreset):
+    """The fields of the analyses that can run without trained models: `random_models`, tiny
+    random models in place of those not given on the command line (the `smoke` presets')."""
+
+    batch_size: int = positive(32)
+    random_models: bool = False
+
+
+def analysis_presets(preset_class):
+    """`smoke` on random models, `cpu` the defaults of `preset_class`, `gpu` in larger batches."""
+    return {
+        "smoke": preset_class(random_models=True),
+        "cpu": preset_class(),
+        "gpu": preset_class(batch_size=256),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddingProbePreset(RandomModelsPreset):
     """The static-versus-contextual probe.
 
     `random_models`: build tiny random models for the sources not given on the command line
@@ -16,42 +34,30 @@ class EmbeddingProbePreset(CheckedPreset):
     trained models.
     """
 
-    batch_size: int = positive(32)
-    random_models: bool = False
     random_vocabulary_size: int = positive(600)
     random_embedding_dim: int = positive(16)
     random_lstm_layers: int = positive(2)
     random_bert_config: str = one_of("tiny", BERT_CONFIGS)
 
 
-EMBEDDING_PROBE_PRESETS = {
-    "smoke": EmbeddingProbePreset(random_models=True),
-    "cpu": EmbeddingProbePreset(),
-    "gpu": EmbeddingProbePreset(batch_size=256),
-}
+EMBEDDING_PROBE_PRESETS = analysis_presets(EmbeddingProbePreset)
 
 
 @dataclasses.dataclass(frozen=True)
-class AttentionMapsPreset(CheckedPreset):
+class AttentionMapsPreset(RandomModelsPreset):
     """Attention heatmaps of a BERT encoder.
 
     `random_models`: use a tiny random BERT when `--bert` is not given. `top_k`: keys listed
     per head by `--head-summary`.
     """
 
-    batch_size: int = positive(32)
-    random_models: bool = False
     random_vocabulary_size: int = positive(2000)
     random_bert_config: str = one_of("tiny", BERT_CONFIGS)
     top_k: int = positive(3)
     max_columns: int = positive(4)
 
 
-ATTENTION_MAPS_PRESETS = {
-    "smoke": AttentionMapsPreset(random_models=True),
-    "cpu": AttentionMapsPreset(),
-    "gpu": AttentionMapsPreset(batch_size=256),
-}
+ATTENTION_MAPS_PRESETS = analysis_presets(AttentionMapsPreset)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from keras_bert_lab.presets.bert import BERT_PRETRAIN_PRESETS
 from keras_bert_lab.presets.imdb import IMDB_LSTM_PRESETS, ImdbLstmPreset
 
 
@@ -90,13 +91,16 @@ BENCHMARK_PRESETS = {
 }
 
 
+_BERT_CPU = BERT_PRETRAIN_PRESETS["cpu"]
+
+
 @dataclasses.dataclass(frozen=True)
 class StrategyBenchmarkConfig:
     """The model (a `BERT_CONFIGS` size), the global batch and the timing."""
 
-    config_name: str = "tiny"
-    vocabulary_size: int = 10000
-    sequence_length: int = 128
+    config_name: str = _BERT_CPU.config_name
+    vocabulary_size: int = _BERT_CPU.vocabulary_size
+    sequence_length: int = _BERT_CPU.sequence_length
     global_batch_size: int = 32
     steps: int = 20
     repetitions: int = 3

@@ -4,8 +4,7 @@ import dataclasses
 
 from keras_bert_lab.presets.fields import (
     LEARNING_RATE_DECAYS,
-    PRECISIONS,
-    CheckedPreset,
+    TrainingPreset,
     at_least_zero,
     one_of,
     positive,
@@ -24,7 +23,25 @@ BERT_CONFIGS = {
 
 
 @dataclasses.dataclass(frozen=True)
-class BertPretrainPreset(CheckedPreset):
+class BertPreset(TrainingPreset):
+    """The fields of both BERT presets: the size of a new encoder and the schedule of BERT's
+    AdamW (`training.optimizers.bert_adamw`).
+
+    `learning_rate_decay`: how the rate falls to 0 after the warm-up, along a cosine or a line
+    (BERT's).
+    """
+
+    config_name: str = one_of("tiny", BERT_CONFIGS)
+    vocabulary_size: int = positive(10000)
+    sequence_length: int = positive(128)
+    dropout: float = rate(0.1)
+    learning_rate_decay: str = one_of("cosine", LEARNING_RATE_DECAYS)
+    warmup_fraction: float = rate(0.1)
+    weight_decay: float = at_least_zero(0.01)
+
+
+@dataclasses.dataclass(frozen=True)
+class BertPretrainPreset(BertPreset):
     """BERT pre-training (MLM + NSP) on IMDB unlabelled + train reviews.
 
     The `cpu` preset is BERT-tiny (2 layers, hidden 128) at 128 tokens, sized so that
@@ -36,39 +53,34 @@ class BertPretrainPreset(CheckedPreset):
     `sequence_length` is also the encoder's number of positions, so
     `bert_imdb` fine-tunes at most at this length; BERT's second phase
     (`--init-from` an earlier run with a longer `sequence_length`) widens it.
-    `max_per_split`: reviews kept per split by `data.imdb.load_imdb` (None: all).
     `dropout` and `normalize_first` (pre-LN blocks, `models.bert.BertEncoder`) shape a new
     encoder; one started from an earlier run (`--init-from`) keeps its own. `nsp`: False
     minimises the MLM loss alone (the ablation; the inputs keep their sentence pairs).
-    `learning_rate_decay`: how the rate falls to 0 after the warm-up, along a cosine or a
-    line (BERT's).
     """
 
-    config_name: str = one_of("tiny", BERT_CONFIGS)
-    vocabulary_size: int = positive(10000)
-    dropout: float = rate(0.1)
-    normalize_first: bool = False
-    sequence_length: int = positive(128)
-    max_predictions: int = positive(20)
-    nsp: bool = True
-    batch_size: int = positive(32)
     epochs: int = positive(16)
     steps_per_epoch: int | None = positive(1000)
-    learning_rate: float = positive(1e-3)
-    learning_rate_decay: str = one_of("cosine", LEARNING_RATE_DECAYS)
     warmup_fraction: float = rate(0.05)
-    weight_decay: float = at_least_zero(0.01)
+
+    normalize_first: bool = False
+    max_predictions: int = positive(20)
+    nsp: bool = True
     validation_fraction: float = rate(0.02)
     max_documents: int | None = positive(None)
-    max_per_split: int | None = positive(None)
-    precision: str = one_of("float32", PRECISIONS)
+
+
+_ENCODERS = {
+    "smoke": dict(config_name="tiny", vocabulary_size=300, sequence_length=32),
+    "gpu": dict(config_name="small", vocabulary_size=30000, sequence_length=512),
+}
+"""The encoder of the `smoke` and `gpu` BERT presets (`cpu`'s is `BertPreset`'s defaults), the
+same in pre-training and fine-tuning: a classifier trained from scratch has the size of the
+pre-trained one, and reads as many tokens as that one has positions."""
 
 
 BERT_PRETRAIN_PRESETS = {
     "smoke": BertPretrainPreset(
-        config_name="tiny",
-        vocabulary_size=300,
-        sequence_length=32,
+        **_ENCODERS["smoke"],
         max_predictions=5,
         batch_size=8,
         epochs=1,
@@ -79,9 +91,7 @@ BERT_PRETRAIN_PRESETS = {
     ),
     "cpu": BertPretrainPreset(),
     "gpu": BertPretrainPreset(
-        config_name="small",
-        vocabulary_size=30000,
-        sequence_length=512,
+        **_ENCODERS["gpu"],
         max_predictions=77,
         batch_size=64,
         epochs=20,
@@ -92,40 +102,26 @@ BERT_PRETRAIN_PRESETS = {
 
 
 @dataclasses.dataclass(frozen=True)
-class BertImdbPreset(CheckedPreset):
+class BertImdbPreset(BertPreset):
     """BERT fine-tuned on IMDB sentiment (or trained from scratch).
 
     `config_name` and `vocabulary_size` size the encoder trained from
     scratch (`--no-pretrain`); a pre-trained one brings its own.
     `sequence_length` must not exceed the pre-trained encoder's positions;
     long reviews keep their first tokens and their last `tail_length`
-    (`data.pipelines.truncate_token_ids`). `max_per_split`: reviews kept per split by
-    `data.imdb.load_imdb` (None: all). `learning_rate_decay`: how the rate falls to 0 after
-    the warm-up, along a cosine or a line (BERT's).
+    (`data.pipelines.truncate_token_ids`).
     """
 
-    config_name: str = one_of("tiny", BERT_CONFIGS)
-    vocabulary_size: int = positive(10000)
-    sequence_length: int = positive(128)
-    tail_length: int = at_least_zero(96)
-    batch_size: int = positive(32)
     epochs: int = positive(4)
-    steps_per_epoch: int | None = positive(None)
     learning_rate: float = positive(2e-4)
-    learning_rate_decay: str = one_of("cosine", LEARNING_RATE_DECAYS)
-    warmup_fraction: float = rate(0.1)
-    weight_decay: float = at_least_zero(0.01)
-    dropout: float = rate(0.1)
+
+    tail_length: int = at_least_zero(96)
     max_train_examples: int | None = positive(None)
-    max_per_split: int | None = positive(None)
-    precision: str = one_of("float32", PRECISIONS)
 
 
 BERT_IMDB_PRESETS = {
     "smoke": BertImdbPreset(
-        config_name="tiny",
-        vocabulary_size=300,
-        sequence_length=32,
+        **_ENCODERS["smoke"],
         tail_length=8,
         batch_size=8,
         epochs=2,
@@ -133,9 +129,7 @@ BERT_IMDB_PRESETS = {
     ),
     "cpu": BertImdbPreset(),
     "gpu": BertImdbPreset(
-        config_name="small",
-        vocabulary_size=30000,
-        sequence_length=512,
+        **_ENCODERS["gpu"],
         tail_length=384,
         batch_size=32,
         epochs=4,

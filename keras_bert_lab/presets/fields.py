@@ -14,7 +14,7 @@ A field is declared with its default and its kind:
 
 `dataclasses.replace(preset, batch_size=0)` then raises `PresetError` with a one-line message
 (`batch_size must be a positive integer, got 0`), which the experiments' flag parser shows as
-its error.
+its error. `TrainingPreset` declares the fields every training experiment's preset shares.
 """
 
 import dataclasses
@@ -101,3 +101,22 @@ class CheckedPreset:
             problem = field_problem(field, value)
             if problem:
                 raise PresetError(f"{field.name} {problem}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingPreset(CheckedPreset):
+    """The fields of every training experiment's preset: those the schedule flags override
+    (`tasks.flags.OVERRIDE_FLAGS`: `--batch-size`, `--epochs`, ...) and the data cap. A preset
+    re-declares a field to change its default.
+
+    `steps_per_epoch` None means one pass over the training data. `max_per_split`: examples
+    kept per split by the experiment's loader (`data.imdb.load_imdb`, `data.fra_eng.load_fra_eng`;
+    None: all), for smoke runs on the real data.
+    """
+
+    batch_size: int = positive(32)
+    epochs: int = positive(1)
+    steps_per_epoch: int | None = positive(None)
+    learning_rate: float = positive(1e-3)
+    max_per_split: int | None = positive(None)
+    precision: str = one_of("float32", PRECISIONS)

@@ -2,14 +2,7 @@
 
 import dataclasses
 
-from keras_bert_lab.presets.fields import (
-    PRECISIONS,
-    CheckedPreset,
-    at_least_zero,
-    one_of,
-    positive,
-    rate,
-)
+from keras_bert_lab.presets.fields import TrainingPreset, at_least_zero, positive, rate
 
 # Reviews kept per split (train, validation, test, unlabelled) by the smoke presets: enough
 # for every stage to run on the real archive within seconds.
@@ -17,11 +10,10 @@ SMOKE_REVIEWS_PER_SPLIT = 300
 
 
 @dataclasses.dataclass(frozen=True)
-class ImdbLstmPreset(CheckedPreset):
-    """The bidirectional LSTM baseline on IMDB (word-level vocabulary).
+class ImdbLstmPreset(TrainingPreset):
+    """The bidirectional LSTM baseline on IMDB (word-level vocabulary)."""
 
-    `max_per_split`: reviews kept per split by `data.imdb.load_imdb` (None: all).
-    """
+    epochs: int = positive(3)
 
     vocabulary_size: int = positive(10000)
     sequence_length: int = positive(400)
@@ -32,13 +24,7 @@ class ImdbLstmPreset(CheckedPreset):
     embedding_dropout: float = rate(0.3)
     dropout: float = rate(0.5)
     pooling: str = "mean"
-    batch_size: int = positive(32)
-    epochs: int = positive(3)
-    steps_per_epoch: int | None = positive(None)
-    learning_rate: float = positive(1e-3)
     max_train_examples: int | None = positive(None)
-    max_per_split: int | None = positive(None)
-    precision: str = one_of("float32", PRECISIONS)
 
 
 IMDB_LSTM_PRESETS = {
@@ -65,27 +51,22 @@ IMDB_LSTM_PRESETS = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Word2VecPreset(CheckedPreset):
+class Word2VecPreset(TrainingPreset):
     """Skip-gram word2vec with negative sampling on IMDB train + unlabelled reviews.
 
     `subsample_threshold` is word2vec's `-sample` (0 keeps every token); `steps_per_epoch`
-    None means about one pass over the skip-gram pairs. `max_per_split`: reviews kept per
-    split by `data.imdb.load_imdb` (None: all).
+    None means about one pass over the skip-gram pairs.
     """
+
+    batch_size: int = positive(1024)
 
     vocabulary_size: int = positive(20000)
     embedding_dim: int = positive(100)
     window_size: int = positive(4)
     num_negatives: int = positive(5)
     subsample_threshold: float = rate(1e-3)
-    batch_size: int = positive(1024)
-    epochs: int = positive(1)
-    steps_per_epoch: int | None = positive(None)
-    learning_rate: float = positive(1e-3)
     shuffle_texts: int = positive(64)
     max_texts: int | None = positive(None)
-    max_per_split: int | None = positive(None)
-    precision: str = one_of("float32", PRECISIONS)
 
 
 WORD2VEC_IMDB_PRESETS = {
@@ -114,25 +95,20 @@ WORD2VEC_IMDB_PRESETS = {
 
 
 @dataclasses.dataclass(frozen=True)
-class ImdbNgramsPreset(CheckedPreset):
+class ImdbNgramsPreset(TrainingPreset):
     """The bag-of-n-grams baseline on IMDB (`models.ngrams`): word 1- to `ngrams`-grams, the
     `max_tokens` most frequent in the training reviews, weighted `"nbsvm"` or `"tf_idf"`, one
-    linear layer.
+    linear layer."""
 
-    `max_per_split`: reviews kept per split by `data.imdb.load_imdb` (None: all).
-    """
+    batch_size: int = positive(64)
+    epochs: int = positive(3)
+    learning_rate: float = positive(3e-3)
 
     max_tokens: int = positive(200_000)
     ngrams: int = positive(2)
     weighting: str = "nbsvm"
     dropout: float = rate(0.0)
-    batch_size: int = positive(64)
-    epochs: int = positive(3)
-    steps_per_epoch: int | None = positive(None)
-    learning_rate: float = positive(3e-3)
     max_train_examples: int | None = positive(None)
-    max_per_split: int | None = positive(None)
-    precision: str = one_of("float32", PRECISIONS)
 
 
 IMDB_NGRAMS_PRESETS = {

@@ -68,8 +68,9 @@ IMDB_STUDY_PRESETS = {
     ),
     "cpu": ImdbStudyPreset(),
     "gpu": ImdbStudyPreset(
+        # The cpu preset's first phase, then BERT's second at 512 tokens.
         pretraining_phases=(
-            PretrainingPhase(sequence_length=128, max_predictions=20),
+            PretrainingPhase(),
             PretrainingPhase(sequence_length=512, max_predictions=77, epochs=2),
         ),
         sequence_length=512,

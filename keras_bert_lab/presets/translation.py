@@ -2,19 +2,11 @@
 
 import dataclasses
 
-from keras_bert_lab.presets.fields import (
-    PRECISIONS,
-    CheckedPreset,
-    PresetError,
-    at_least_zero,
-    one_of,
-    positive,
-    rate,
-)
+from keras_bert_lab.presets.fields import PresetError, TrainingPreset, at_least_zero, positive, rate
 
 
 @dataclasses.dataclass(frozen=True)
-class TranslateFrEnPreset(CheckedPreset):
+class TranslateFrEnPreset(TrainingPreset):
     """The Transformer translator, French to English (Tatoeba fra-eng).
 
     WordPiece vocabularies (cased English; French cased unless
@@ -31,16 +23,18 @@ class TranslateFrEnPreset(CheckedPreset):
     sources are translated again by the reloaded `.keras` pipeline and the
     SavedModel; `speed_sentences` are decoded to time the search;
     `tensorboard_examples` validation sentences are translated at each
-    epoch end (three of them also get a cross-attention heatmap).
-    `max_per_split`: pairs kept per split by `data.fra_eng.load_fra_eng` (None: all), for
-    smoke runs on the real corpus. `split`: `"hard"`, no held-out sentence with a
-    loosely-equal twin in training (the default), or `"source"`, by exact French sentence
-    (`data.fra_eng`).
+    epoch end (three of them also get a cross-attention heatmap). `split`: `"hard"`, no
+    held-out sentence with a loosely-equal twin in training (the default), or `"source"`, by
+    exact French sentence (`data.fra_eng`).
 
     The defaults are the `cpu` preset, sized to train in about an hour on a 2-core CPU
     (the README's Performance section has the measured speeds; `--precision
     mixed_bfloat16` where the CPU has AVX-512 BF16).
     """
+
+    batch_size: int = positive(64)
+    epochs: int = positive(7)
+    learning_rate: float = positive(1.0)
 
     source_vocabulary_size: int = positive(8000)
     target_vocabulary_size: int = positive(8000)
@@ -53,10 +47,6 @@ class TranslateFrEnPreset(CheckedPreset):
     dropout: float = rate(0.1)
     normalize_first: bool = False
     label_smoothing: float = rate(0.1)
-    batch_size: int = positive(64)
-    epochs: int = positive(7)
-    steps_per_epoch: int | None = positive(None)
-    learning_rate: float = positive(1.0)
     warmup_steps: int = positive(3000)
     adam_beta_2: float = rate(0.98)
     adam_epsilon: float = positive(1e-9)
@@ -72,8 +62,6 @@ class TranslateFrEnPreset(CheckedPreset):
     reload_check_sources: int = positive(512)
     speed_sentences: int = positive(256)
     tensorboard_examples: int = at_least_zero(4)
-    max_per_split: int | None = positive(None)
-    precision: str = one_of("float32", PRECISIONS)
     split: str = "hard"
 
     def __post_init__(self):

@@ -14,7 +14,6 @@ from keras_bert_lab.models.ngrams import build_ngram_classifier
 from keras_bert_lab.tasks.workflow import run_task, task_trainer
 from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_word_vocabulary
 from keras_bert_lab.training import objectives
-from keras_bert_lab.training.optimizers import bert_adamw
 from keras_bert_lab.utils import atomic_directory, save_keras_atomically
 
 MODEL_FILE = "model.keras"
@@ -257,15 +256,7 @@ def fine_tune_bert(run, data, encoder, tokenizer):
     total_steps = config.epochs * run.steps_per_epoch(num_train)
     with run.strategy.scope():
         classifier = BertClassifier(encoder, dropout=config.dropout)
-        optimizer = run.optimizer(
-            bert_adamw(
-                run.learning_rate,
-                total_steps,
-                config.warmup_fraction,
-                config.weight_decay,
-                config.learning_rate_decay,
-            )
-        )
+        optimizer = run.bert_optimizer(total_steps)
     return train_token_id_classifier(
         run, data, classifier=classifier, optimizer=optimizer, tokenizer=tokenizer, bert_inputs=True
     )

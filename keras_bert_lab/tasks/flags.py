@@ -26,48 +26,30 @@ OVERRIDE_FLAGS = ("epochs", "steps_per_epoch", "batch_size", "learning_rate", "p
 # ------------------------------------------------------------------ value types
 
 
-def positive_int(text):
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def number_type(convert, is_allowed, expected):
+    """An argparse type: `convert(text)`, accepted where `is_allowed(value)`; otherwise the
+    error "expected {expected}, got '...'"."""
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not is_allowed(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text):
-    """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def positive_float(text):
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def non_negative_float(text):
-    """argparse type: a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
+positive_int = number_type(int, lambda value: value >= 1, "a positive integer")
+non_negative_int = number_type(int, lambda value: value >= 0, "an integer >= 0")
+positive_float = number_type(
+    float, lambda value: value > 0 and math.isfinite(value), "a positive number"
+)
+non_negative_float = number_type(
+    float, lambda value: value >= 0 and math.isfinite(value), "a number >= 0"
+)
 
 
 def existing_dir(text):
@@ -84,16 +66,42 @@ def existing_path(text):
     return text
 
 
+def add_path_flag(parser, flag, help, *, kind=existing_dir, metavar=None, **options):
+    """Adds `flag`, a folder (`kind=existing_dir`) or a file or folder (`existing_path`) that
+    must exist when given; None when not given, unless `options` say otherwise (`required`,
+    `default`)."""
+    options.setdefault("default", None)
+    parser.add_argument(flag, type=kind, metavar=metavar, help=help, **options)
+
+
+def add_data_dir_flag(parser, contents="the dataset archives"):
+    """`--data-dir`: the folder the loaders read `contents` from instead of downloading."""
+    add_path_flag(
+        parser,
+        "--data-dir",
+        f"folder with {contents}; default: $KBL_DATA_DIR, else download from the publisher",
+    )
+
+
 def docstring_summary(docstring):
     """The first paragraph of a module docstring, on one line: a parser's description."""
     return " ".join(docstring.strip().split("\n\n")[0].split())
 
 
 def set_example(presets):
-    """`FIELD=VALUE` of the first field of the `cpu` preset (else of the first preset): an
+    """`FIELD=VALUE` of the first field of the `cpu` preset (else of the first preset) that
+    holds a number or a string and that no flag of its own overrides (`OVERRIDE_FLAGS`): an
     override every preset of `presets` accepts, for the `--set` help."""
     preset = presets.get("cpu") or next(iter(presets.values()))
-    field = dataclasses.fields(preset)[0]
+    fields = dataclasses.fields(preset)
+    telling = (
+        field
+        for field in fields
+        if field.name not in OVERRIDE_FLAGS
+        and isinstance(getattr(preset, field.name), int | float | str)
+        and not isinstance(getattr(preset, field.name), bool)
+    )
+    field = next(telling, fields[0])
     value = getattr(preset, field.name)
     return f"{field.name}={value if isinstance(value, str) else json.dumps(value)}"
 
@@ -170,13 +178,7 @@ def experiment_parser(description, presets, set_help=None):
 def add_training_flags(parser):
     """`--data-dir`, the distribution and schedule flags, `--checkpoint-every`, `--force` and
     `--quiet`: what a training run takes besides `run_parser`'s flags."""
-    parser.add_argument(
-        "--data-dir",
-        type=existing_dir,
-        default=None,
-        help="folder with the dataset archives; default: "
-        "$KBL_DATA_DIR, else download from the publisher",
-    )
+    add_data_dir_flag(parser)
     add_distribution_flags(parser)
     add_schedule_flags(parser)
     parser.add_argument(

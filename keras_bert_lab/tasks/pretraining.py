@@ -19,7 +19,6 @@ from keras_bert_lab.text.vocabulary import (
     train_wordpiece_vocabulary,
 )
 from keras_bert_lab.training import objectives
-from keras_bert_lab.training.optimizers import bert_adamw
 from keras_bert_lab.utils import (
     atomic_path,
     save_keras_atomically,
@@ -146,15 +145,7 @@ def build_pretrainer(run, vocabulary, initial_encoder, total_steps):
                 max(config.sequence_length, initial_encoder.max_sequence_length),
             )
         pretrainer = BertPretrainer(encoder)
-        optimizer = run.optimizer(
-            bert_adamw(
-                run.learning_rate,
-                total_steps,
-                config.warmup_fraction,
-                config.weight_decay,
-                config.learning_rate_decay,
-            )
-        )
+        optimizer = run.bert_optimizer(total_steps)
     return pretrainer, optimizer
 
 

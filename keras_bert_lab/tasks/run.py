@@ -34,6 +34,7 @@ import tensorflow as tf
 from keras_bert_lab.tasks.flags import parse_flags
 from keras_bert_lab.training import interrupts
 from keras_bert_lab.training import strategy as strategies
+from keras_bert_lab.training.optimizers import bert_adamw
 from keras_bert_lab.utils import (
     git_commit,
     machine_description,
@@ -357,6 +358,20 @@ class Run(RunFolder):
             return keras.optimizers.LossScaleOptimizer(optimizer)
         return optimizer
 
+    def bert_optimizer(self, total_steps):
+        """BERT's AdamW (`training.optimizers.bert_adamw`) for `total_steps` at the run's
+        learning rate, with the warm-up, weight decay and decay of its preset."""
+        config = self.config
+        return self.optimizer(
+            bert_adamw(
+                self.learning_rate,
+                total_steps,
+                config.warmup_fraction,
+                config.weight_decay,
+                config.learning_rate_decay,
+            )
+        )
+
     def hparams(self):
         """The run's hyper-parameters, flat, for TensorBoard and results."""
         values = {
@@ -391,6 +406,13 @@ class Run(RunFolder):
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     tf.summary.scalar(name, value)
         writer.flush()
+
+    def finish(self, metrics, *, model, history, **extra):
+        """The end of a training run: its HParams entry (`log_hparams`), then `results.json`
+        (`write_results`) with the model's name, the training history and `extra`; returns
+        the results."""
+        self.log_hparams(metrics)
+        return self.write_results(metrics, extra={"model": model, "history": history, **extra})
 
     def write_results(self, metrics, extra=None):
         """Writes `results.json` (atomically, on the chief) and returns its content, with the

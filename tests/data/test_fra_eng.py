@@ -120,7 +120,7 @@ def test_download_without_checksum(fra_data_dir, tmp_path, make_zip, serve_folde
     served = tmp_path / "served"
     make_zip(served / "fra-eng.zip", [("fra.txt", (fra_data_dir / "fra.txt").read_bytes(), 0)])
     url = f"{serve_folder(served)}/fra-eng.zip"
-    monkeypatch.setattr(fra_eng, "FRA_ENG_URL", url)
+    monkeypatch.setattr(fra_eng, "FRA_ENG", dataclasses.replace(fra_eng.FRA_ENG, origin=url))
     corpus = load_fra_eng(cache_dir=tmp_path / "cache")
     assert corpus.source.startswith(url)
     assert set(all_pairs(corpus)) == FIXTURE_PAIRS

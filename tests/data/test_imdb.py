@@ -145,11 +145,11 @@ def test_download_verifies_the_publisher_checksum(
 ):
     archive = imdb_archive_dir / "aclImdb_v1.tar.gz"
     url = f"{serve_folder(imdb_archive_dir)}/aclImdb_v1.tar.gz"
-    monkeypatch.setattr(imdb, "IMDB_URL", url)
-    monkeypatch.setattr(imdb, "IMDB_SHA256", "f" * 64)
+    monkeypatch.setattr(imdb, "IMDB", dataclasses.replace(imdb.IMDB, origin=url, sha256="f" * 64))
     with pytest.raises(DataError, match="has sha256 .* expected f{64}"):
         load_imdb(cache_dir=tmp_path / "cache")
-    monkeypatch.setattr(imdb, "IMDB_SHA256", hashlib.sha256(archive.read_bytes()).hexdigest())
+    checksum = hashlib.sha256(archive.read_bytes()).hexdigest()
+    monkeypatch.setattr(imdb, "IMDB", dataclasses.replace(imdb.IMDB, sha256=checksum))
     data = load_imdb(cache_dir=tmp_path / "cache")
     assert data.source.startswith(url)
     assert len(data.train) + len(data.validation) == 42

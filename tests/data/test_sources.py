@@ -248,9 +248,7 @@ def test_unreachable_download_is_one_line_error(tmp_path, monkeypatch):
 
 def test_find_dataset_reports_missing_items(tmp_path):
     with pytest.raises(DataError) as error:
-        sources.find_dataset(
-            tmp_path, name="fra.txt", archive_name="fra-eng.zip", origin="unused", sha256=None
-        )
+        sources.find_dataset(tmp_path, sources.Release("fra.txt", "fra-eng.zip", "unused", None))
     assert_one_line(error, str(tmp_path), "neither fra.txt nor fra-eng.zip")
 
 

@@ -1,21 +1,25 @@
 """`tasks.pretraining.build_pretrainer`: what the preset's fields make of a new encoder."""
 
 import dataclasses
+import functools
 import types
 
 import tensorflow as tf
 
 from keras_bert_lab.presets import BERT_PRETRAIN_PRESETS
 from keras_bert_lab.tasks.pretraining import build_pretrainer
+from keras_bert_lab.tasks.run import Run
 
 
 def fake_run(**fields):
-    return types.SimpleNamespace(
+    run = types.SimpleNamespace(
         config=dataclasses.replace(BERT_PRETRAIN_PRESETS["smoke"], **fields),
         strategy=tf.distribute.get_strategy(),
         learning_rate=1e-3,
         optimizer=lambda optimizer: optimizer,
     )
+    run.bert_optimizer = functools.partial(Run.bert_optimizer, run)
+    return run
 
 
 def test_a_new_encoder_takes_the_presets_dropout_and_block_layout():

@@ -12,6 +12,8 @@ Bidirectional Transformers for Language Understanding" (Devlin et al., 2019):
   masked positions) and the next-sentence-prediction head. Its outputs are
   what `keras_bert_lab.training.objectives.bert_pretraining` expects.
 - `classifier.BertClassifier`: dropout and a dense layer on the pooled output.
+- `task.BertTask`: what the pre-trainer and the classifier share (the
+  encoder, its dtype policy, inputs taken by name, the config).
 - `positions.extend_positions`: a wider position table for BERT's second,
   long-sequence phase of pre-training.
 

@@ -4,18 +4,12 @@ import keras
 from keras import ops
 
 from keras_bert_lab.layers import Dropout
-from keras_bert_lab.models.bert.encoder import (
-    INPUT_NAMES,
-    BertEncoder,
-    bert_initializer,
-    deserialize_encoder_config,
-    select_inputs,
-    symbolic_inputs,
-)
+from keras_bert_lab.models.bert.encoder import BertEncoder, bert_initializer, symbolic_inputs
+from keras_bert_lab.models.bert.task import BertTask
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
-class BertClassifier(keras.Model):
+class BertClassifier(BertTask):
     """Sequence classification with BERT: `Dense(Dropout(pooled_output))`.
 
     Fine-tunes a pre-trained `BertEncoder` (pass the one from
@@ -60,22 +54,17 @@ class BertClassifier(keras.Model):
             name="logits_dense",
         )
 
-        inputs = symbolic_inputs(INPUT_NAMES)
+        inputs = symbolic_inputs(self.INPUT_NAMES)
         encoded = encoder.outputs_at(inputs) if prune_last_layer else encoder(inputs)
         pooled = encoded["pooled_output"]
         logits = ops.cast(logits_dense(classifier_dropout(pooled)), "float32")
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
-        self.dtype_policy = policy
+        super().__init__(encoder, inputs, logits, **kwargs)
 
-        self.encoder = encoder
         self.classifier_dropout = classifier_dropout
         self.logits_dense = logits_dense
         self.num_classes = num_classes
         self.dropout = dropout
         self.prune_last_layer = prune_last_layer
-
-    def call(self, inputs, training=None, mask=None):
-        return super().call(select_inputs(inputs, INPUT_NAMES), training=training, mask=mask)
 
     @classmethod
     def from_config_name(
@@ -98,15 +87,8 @@ class BertClassifier(keras.Model):
         return cls(encoder, num_classes=num_classes, dropout=dropout)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
+        return super().get_config() | {
             "num_classes": self.num_classes,
             "dropout": self.dropout,
             "prune_last_layer": self.prune_last_layer,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**deserialize_encoder_config(config))

@@ -34,15 +34,6 @@ def select_inputs(inputs, names):
     return inputs
 
 
-def deserialize_encoder_config(config):
-    """The config of a model built on a `BertEncoder`, with its encoder
-    deserialised. Files saved before `prune_last_layer` existed ran the
-    whole encoder."""
-    config = {"prune_last_layer": False} | config
-    config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-    return config
-
-
 def _policy_config(model):
     return {
         "name": model.name,

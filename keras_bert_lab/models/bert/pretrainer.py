@@ -3,20 +3,15 @@
 import keras
 from keras import ops
 
-from keras_bert_lab.models.bert.encoder import (
-    INPUT_NAMES,
-    bert_initializer,
-    deserialize_encoder_config,
-    select_inputs,
-    symbolic_inputs,
-)
+from keras_bert_lab.models.bert.encoder import INPUT_NAMES, bert_initializer, symbolic_inputs
 from keras_bert_lab.models.bert.heads import MaskedLMHead
+from keras_bert_lab.models.bert.task import BertTask
 
 PRETRAINER_INPUT_NAMES = INPUT_NAMES + ("mask_positions",)
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_lab")
-class BertPretrainer(keras.Model):
+class BertPretrainer(BertTask):
     """A `BertEncoder` with BERT's two pre-training heads.
 
     - Masked LM: the encoder outputs at `mask_positions` go through
@@ -66,6 +61,8 @@ class BertPretrainer(keras.Model):
           input and output embeddings.
     """
 
+    INPUT_NAMES = PRETRAINER_INPUT_NAMES
+
     def __init__(self, encoder, prune_last_layer=True, **kwargs):
         policy = encoder.dtype_policy
         masked_lm_head = MaskedLMHead(
@@ -82,7 +79,7 @@ class BertPretrainer(keras.Model):
             name="next_sentence_dense",
         )
 
-        inputs = symbolic_inputs(PRETRAINER_INPUT_NAMES)
+        inputs = symbolic_inputs(self.INPUT_NAMES)
         if prune_last_layer:
             encoded = encoder.outputs_at(inputs, inputs["mask_positions"])
             mlm_logits = masked_lm_head(encoded["sequence_output"])
@@ -93,29 +90,11 @@ class BertPretrainer(keras.Model):
             "mlm_logits": mlm_logits,
             "nsp_logits": ops.cast(next_sentence_dense(encoded["pooled_output"]), "float32"),
         }
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.dtype_policy = policy
+        super().__init__(encoder, inputs, outputs, **kwargs)
 
-        self.encoder = encoder
         self.masked_lm_head = masked_lm_head
         self.next_sentence_dense = next_sentence_dense
         self.prune_last_layer = prune_last_layer
 
-    def call(self, inputs, training=None, mask=None):
-        return super().call(
-            select_inputs(inputs, PRETRAINER_INPUT_NAMES),
-            training=training,
-            mask=mask,
-        )
-
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "prune_last_layer": self.prune_last_layer,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**deserialize_encoder_config(config))
+        return super().get_config() | {"prune_last_layer": self.prune_last_layer}

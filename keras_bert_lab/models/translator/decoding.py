@@ -52,16 +52,7 @@ _NEGATIVE = most_negative("float32")
 _GENERATORS = weakref.WeakKeyDictionary()
 
 
-def generate(
-    translator,
-    source_ids,
-    method="greedy",
-    beam_size=4,
-    max_length=None,
-    length_penalty=0.6,
-    use_cache=True,
-    jit_compile=True,
-):
+def generate(translator, source_ids, **settings):
     """Translates a batch of token ids.
 
     Args:
@@ -69,30 +60,14 @@ def generate(
         source_ids: int `[batch_size, source_length]`, 0 for padding;
             sources longer than `translator.sequence_length` are truncated
             to their first `sequence_length` tokens.
-        method: `"greedy"` or `"beam"`.
-        beam_size: int, hypotheses kept per sentence (`"beam"` only).
-        max_length: int, most tokens generated per sentence, `[END]`
-            included; defaults to (and may not exceed)
-            `translator.sequence_length`.
-        length_penalty: float `α >= 0` of the GNMT length penalty
-            (`"beam"` only); 0 ranks hypotheses by log-probability.
-        use_cache: bool, incremental decoding with the key/value cache;
-            False re-runs the decoder over the prefix at each step.
-        jit_compile: bool, compile the search with XLA.
+        **settings: the search's settings, those of `generator` (`method`, `beam_size`,
+            `max_length`, `length_penalty`, `use_cache`, `jit_compile`).
 
     Returns:
         int32 `[batch_size, length]`, `length <= max_length`: the output
         tokens, `[END]` included, then padding (see the module docstring).
     """
-    search = generator(
-        translator,
-        method=method,
-        beam_size=beam_size,
-        max_length=max_length,
-        length_penalty=length_penalty,
-        use_cache=use_cache,
-        jit_compile=jit_compile,
-    )
+    search = generator(translator, **settings)
     output_ids = search(tf.cast(tf.convert_to_tensor(source_ids), tf.int32))
     # Drop the columns where every sentence has already finished.
     length = tf.reduce_max(tf.reduce_sum(tf.cast(output_ids != PAD_ID, tf.int32), axis=1))
@@ -110,10 +85,23 @@ def generator(
 ):
     """The compiled search used by `generate`, made once per setting.
 
-    Returns a `tf.function` of int32 `[batch_size, source_length]` source
-    ids (any batch size and length: one trace) to int32 `[batch_size,
-    max_length]` output ids, padded to `max_length`. Arguments as in
-    `generate`.
+    Args:
+        translator: a `Translator`.
+        method: `"greedy"` or `"beam"`.
+        beam_size: int, hypotheses kept per sentence (`"beam"` only).
+        max_length: int, most tokens generated per sentence, `[END]`
+            included; defaults to (and may not exceed)
+            `translator.sequence_length`.
+        length_penalty: float `α >= 0` of the GNMT length penalty
+            (`"beam"` only); 0 ranks hypotheses by log-probability.
+        use_cache: bool, incremental decoding with the key/value cache;
+            False re-runs the decoder over the prefix at each step.
+        jit_compile: bool, compile the search with XLA.
+
+    Returns:
+        A `tf.function` of int32 `[batch_size, source_length]` source ids (any batch size
+        and length: one trace) to int32 `[batch_size, max_length]` output ids, padded to
+        `max_length`.
     """
     max_length = translator.sequence_length if max_length is None else max_length
     if not 1 <= max_length <= translator.sequence_length:
