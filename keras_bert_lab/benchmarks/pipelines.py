@@ -76,8 +76,9 @@ def benchmark_pipelines(config):
     return results
 
 
-def _classification_batches(config, texts, labels, tokenizer, sequence_length, bucket=True):
-    """The shuffled BERT classification batches of `texts` the section times."""
+def _classification_batches(config, texts, labels, tokenizer, sequence_length, **options):
+    """The shuffled BERT classification batches of `texts` the section times (`options`:
+    more arguments of `classification_dataset`)."""
     return classification_dataset(
         texts,
         labels,
@@ -86,8 +87,8 @@ def _classification_batches(config, texts, labels, tokenizer, sequence_length, b
         sequence_length=sequence_length,
         shuffle=True,
         seed=config.seed,
-        bucket=bucket,
         bert_inputs=True,
+        **options,
     )
 
 
@@ -142,7 +143,7 @@ def _padding(config, texts, labels, tokenizer):
     `padding_max_length`, fixed length against bucketed."""
     padding = compare_bucketing(
         lambda bucket: _classification_batches(
-            config, texts, labels, tokenizer, config.padding_max_length, bucket
+            config, texts, labels, tokenizer, config.padding_max_length, bucket=bucket
         )
     )
     return {

@@ -93,17 +93,17 @@ def set_example(presets):
     holds a number or a string and that no flag of its own overrides (`OVERRIDE_FLAGS`): an
     override every preset of `presets` accepts, for the `--set` help."""
     preset = presets.get("cpu") or next(iter(presets.values()))
-    fields = dataclasses.fields(preset)
+    values = {field.name: getattr(preset, field.name) for field in dataclasses.fields(preset)}
     telling = (
-        field
-        for field in fields
-        if field.name not in OVERRIDE_FLAGS
-        and isinstance(getattr(preset, field.name), int | float | str)
-        and not isinstance(getattr(preset, field.name), bool)
+        name
+        for name, value in values.items()
+        if name not in OVERRIDE_FLAGS
+        and isinstance(value, int | float | str)
+        and not isinstance(value, bool)
     )
-    field = next(telling, fields[0])
-    value = getattr(preset, field.name)
-    return f"{field.name}={value if isinstance(value, str) else json.dumps(value)}"
+    name = next(telling, next(iter(values)))
+    value = values[name]
+    return f"{name}={value if isinstance(value, str) else json.dumps(value)}"
 
 
 # ---------------------------------------------------------------------- parsers
