@@ -6,9 +6,11 @@ workflow of `experiments.translate_fr_en`.
    folder (`translation_vocabularies`).
 2. Bucketed teacher-forcing `tf.data` pipelines, and `DistributedTrainer.fit`
    with the validation split: the weights with the lowest validation loss
-   are kept. At each epoch end, example translations (text) and the
-   cross-attention of the last decoder block (images) go to TensorBoard
-   under `<run_dir>/examples` (`translation_summaries.TranslationSummaries`).
+   are kept (or, with the preset's `average_last_epochs`, the mean of the last
+   epochs' weights where it validates better). At each epoch end, example
+   translations (text) and the cross-attention of the last decoder block
+   (images) go to TensorBoard under `<run_dir>/examples`
+   (`translation_summaries.TranslationSummaries`).
 3. Corpus BLEU and chrF (sacreBLEU) of greedy and beam search on every
    distinct test source, scored against all of its references
    (`translation_scores`).
@@ -207,6 +209,7 @@ def train_translator(run, data, *, translator, optimizer, source_vocabulary, tar
         test=test,
         save=lambda serving: save_translation_pipeline(run, serving),
         check_reloaded=lambda serving, _: check_reloaded(run, serving, check_sources),
+        average_last_epochs=config.average_last_epochs,
     )
     metrics = outcome.training | {
         "validation_loss": outcome.validation.get("loss"),

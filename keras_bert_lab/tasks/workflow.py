@@ -22,7 +22,9 @@ hands the rest to `run_task`:
 1. `trainer.fit(train_dataset, epochs=run.config.epochs, ...)`, with `validation_dataset` at
    each epoch end and the `on_epoch_end` functions (`fn(epoch, logs)`);
 2. `trainer.restore_best_weights()`: the weights with the lowest validation loss;
-3. `trainer.evaluate(validation_dataset)`, on the best weights.
+3. `trainer.evaluate(validation_dataset)`, on the best weights; with `average_last_epochs`
+   n > 1, the mean of the weights of the last n epoch ends (`training.averaging`) is
+   evaluated too, and kept instead where its validation loss is lower (`keep_better_average`).
 
    These three run on every worker of a cluster (they are collective). Nothing after them
    is, so the hooks run on the chief only:
@@ -46,6 +48,7 @@ import dataclasses
 
 import numpy as np
 
+from keras_bert_lab.training.averaging import EpochWeights, average_weights
 from keras_bert_lab.training.loop import DistributedTrainer
 
 
@@ -79,7 +82,8 @@ class TaskOutcome:
         validation: the best weights' validation metrics; `{}` without validation.
         test: what the `test` hook returned, on the chief; `{}` elsewhere or without one.
         training: `parameters`, `optimizer_steps` and `train_examples_per_second` (the mean
-            over the epochs of this invocation; None if it trained none).
+            over the epochs of this invocation; None if it trained none); with checkpoint
+            averaging, also `keep_better_average`'s report.
     """
 
     history: list
@@ -100,13 +104,19 @@ def run_task(
     test=None,
     save=None,
     check_reloaded=None,
+    average_last_epochs=1,
 ):
-    """Trains, restores the best weights, evaluates, then on the chief tests, saves and
+    """Trains, restores the best weights (or the mean of the last `average_last_epochs`
+    epochs' where it validates better), evaluates, then on the chief tests, saves and
     reload-checks; the steps and hooks are described in the module docstring.
 
     Returns:
         A `TaskOutcome`.
     """
+    epoch_weights = None
+    if average_last_epochs > 1:
+        epoch_weights = EpochWeights(trainer.model, run.run_dir, average_last_epochs, run.chief)
+        on_epoch_end = [*on_epoch_end, epoch_weights]
     history = trainer.fit(
         train_dataset,
         epochs=run.config.epochs,
@@ -116,6 +126,11 @@ def run_task(
     )
     trainer.restore_best_weights()
     validation = trainer.evaluate(validation_dataset) if validation_dataset is not None else {}
+    averaging = {}
+    if epoch_weights is not None and validation:
+        validation, averaging = keep_better_average(
+            trainer, validation_dataset, validation, epoch_weights.paths()
+        )
     test_metrics = {}
     if run.chief:
         serving = serving_model() if serving_model else trainer.model
@@ -124,7 +139,35 @@ def run_task(
             save(serving)
         if check_reloaded:
             check_reloaded(serving, test_metrics)
-    return TaskOutcome(history, validation, test_metrics, training_metrics(trainer, history))
+    training = training_metrics(trainer, history) | averaging
+    return TaskOutcome(history, validation, test_metrics, training)
+
+
+def keep_better_average(trainer, validation_dataset, validation, paths):
+    """Checkpoint averaging, kept only where it helps: evaluates the mean of the epoch
+    weights `paths` (`averaging.average_weights`) on `validation_dataset` and keeps it if its
+    loss is below `validation["loss"]`, that of the model's current (best-epoch) weights;
+    otherwise puts those back.
+
+    Returns:
+        `(validation metrics of the weights kept, report)`, the report holding
+        `averaged_epochs` (how many epochs the kept weights average; 0: the best epoch's
+        alone) and, when there were two epochs or more to average, `validation_loss_averaged`
+        and `validation_loss_best_epoch`.
+    """
+    if len(paths) < 2:
+        return validation, {"averaged_epochs": 0}
+    best_epoch = trainer.model.get_weights()
+    average_weights(trainer.model, paths)
+    averaged = trainer.evaluate(validation_dataset)
+    report = {
+        "validation_loss_averaged": averaged["loss"],
+        "validation_loss_best_epoch": validation["loss"],
+    }
+    if averaged["loss"] < validation["loss"]:
+        return averaged, report | {"averaged_epochs": len(paths)}
+    trainer.model.set_weights(best_epoch)
+    return validation, report | {"averaged_epochs": 0}
 
 
 def training_metrics(trainer, history):
