@@ -1,8 +1,8 @@
 """End-to-end runs of `python -m experiments.imdb_lstm` on a tiny IMDB.
 
-A SIGKILL mid-run and a dead worker of a cluster, each followed by a resume that must end with
-the uninterrupted run's steps and weights, are the chaos run's tests
-(`tests/benchmarks/test_chaos.py`, both strategies)."""
+A whole run on a cluster of two worker processes, a SIGKILL mid-run and a dead worker of a
+cluster, each followed by a resume that must end with the uninterrupted run's steps and weights,
+are the chaos run's tests (`tests/benchmarks/test_chaos.py`, both strategies)."""
 
 import json
 import signal
@@ -155,23 +155,6 @@ def test_bad_flags_are_one_clear_line(tiny_imdb_dir, tmp_path, capsys, flags, me
     ]
     assert len(error_lines) == 1 and message in error_lines[0], error_lines
     assert not list(tmp_path.iterdir())  # Nothing written.
-
-
-def test_multi_worker_cluster_of_two_processes(tiny_imdb_dir, tmp_path):
-    workers = cluster.start_cluster(
-        "imdb_lstm",
-        smoke_args(tiny_imdb_dir, tmp_path / "logs", "--strategy", "multi_worker"),
-        tmp_path,
-    )
-    try:
-        codes = [worker.wait(timeout=300) for worker in workers]
-    finally:
-        cluster.stop(workers)
-    logs = [(tmp_path / f"worker{i}.log").read_text()[-3000:] for i in range(2)]
-    assert codes == [0, 0], logs
-    results = json.loads((tmp_path / "logs/imdb_lstm/smoke/results.json").read_text())
-    assert results["strategy"] == "multi_worker"
-    assert results["replicas"] == 2
 
 
 def test_a_signal_to_one_worker_stops_the_cluster_at_a_step_it_saves(tiny_imdb_dir, tmp_path):
