@@ -63,12 +63,11 @@ def average_weights(model, paths):
             sums = [np.zeros_like(w, np.float64) for w in weights]
         for total, weight in zip(sums, weights):
             total += weight
-    last = model.get_weights()
-    model.set_weights(
+    model.set_weights(  # `weights`: the last file's.
         [
             (total / len(paths)).astype(weight.dtype)
             if np.issubdtype(weight.dtype, np.floating)
             else weight
-            for total, weight in zip(sums, last)
+            for total, weight in zip(sums, weights)
         ]
     )
