@@ -1,6 +1,8 @@
 """Models that take raw strings: a trained classifier wrapped with its tokenizer, so that
 `keras.saving.load_model(path)(["A wonderful film."])` works after `import keras_bert_lab`."""
 
+import weakref
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -151,6 +153,25 @@ def raw_text_classifier(classifier, tokenizer, *, sequence_length=None, bert_inp
     return model
 
 
+# One traced function per raw-text model: a run scores its test set and then the same model
+# again in its reload check.
+_PREDICTORS = weakref.WeakKeyDictionary()
+
+
+def _predictor(model):
+    """`model`'s inference as a tf.function of a string batch `[batch_size]`, traced once
+    for every batch size (the last, smaller batch would otherwise trace the whole
+    tokenizer-and-model graph again)."""
+    if model not in _PREDICTORS:
+        # A weak reference, so that the cached function does not keep its key alive.
+        model_ref = weakref.ref(model)
+        _PREDICTORS[model] = tf.function(
+            lambda batch: model_ref()(batch, training=False),
+            input_signature=[tf.TensorSpec([None], tf.string)],
+        )
+    return _PREDICTORS[model]
+
+
 def predict_texts(model, texts, batch_size=128, label="scoring"):
     """Runs a raw-text model over `texts` in batches of similar length (so
     little is spent on padding); returns outputs in the order of `texts`. A long pass prints
@@ -158,12 +179,7 @@ def predict_texts(model, texts, batch_size=128, label="scoring"):
     order = np.argsort([len(text) for text in texts], kind="stable")
     sorted_texts = tf.constant([texts[i] for i in order])
     dataset = tf.data.Dataset.from_tensor_slices(sorted_texts).batch(batch_size)
-    # One trace for every batch size: the last, smaller batch would otherwise trace the whole
-    # tokenizer-and-model graph again.
-    predict = tf.function(
-        lambda batch: model(batch, training=False),
-        input_signature=[tf.TensorSpec([None], tf.string)],
-    )
+    predict = _predictor(model)
     progress = Progress(label, len(texts))
     batches = []
     for batch in dataset:

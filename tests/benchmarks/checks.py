@@ -2,6 +2,9 @@
 
 import math
 
+JIT_KEYS = ("jit",)
+"""The XLA settings of the tiny run (`--jit on`, see conftest.py)."""
+
 
 def is_number(value):
     """A finite int or float (not a bool): what every measured figure is."""

@@ -1,9 +1,12 @@
 """The tiny benchmark run whose results the section tests read.
 
-`python -m experiments.benchmark --tiny` with every section and the
+`python -m experiments.benchmark --tiny --jit on` with every section and the
 profiles runs once per session (a few minutes). No timing is asserted: the
 machine running the tests is shared; the tests check that every field is
-produced.
+produced. The steps are timed XLA-compiled only: the graph path without XLA is the same
+code with `jit_compile=False` (`--jit off`, `tests/benchmarks/test_run.py`), and XLA is
+the path with code of its own (its compilation, its profile's op names); each XLA setting
+more doubles the run's minutes.
 """
 
 import json
@@ -22,6 +25,8 @@ def tiny_run(tmp_path_factory):
     returned = benchmark.main(
         [
             "--tiny",
+            "--jit",
+            "on",
             "--json",
             str(folder / "b.json"),
             "--markdown",

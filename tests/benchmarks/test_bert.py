@@ -4,7 +4,7 @@ section."""
 from keras_bert_lab.benchmarks.bert import FAMILIES
 from keras_bert_lab.benchmarks.flops import TASKS, bert_training_flops
 from keras_bert_lab.presets import BENCHMARK_PRESETS
-from tests.benchmarks.checks import is_number
+from tests.benchmarks.checks import JIT_KEYS, is_number
 
 BERT_ENTRY = (
     "tokens_per_second",
@@ -35,7 +35,7 @@ def test_tiny_run_times_the_matmul_and_the_dropouts(tiny_results):
         config.sequence_length,
         config.sequence_length,
     ]
-    for jit in ("jit", "no_jit"):
+    for jit in JIT_KEYS:
         for key in ("ours_seconds", "keras_seconds", "speedup_ours_over_keras"):
             assert is_number(bert["dropout"][jit][key]), (jit, key)
 
@@ -44,7 +44,7 @@ def test_tiny_run_times_every_family_of_every_task(tiny_results):
     bert = tiny_results["bert"]
     config = BENCHMARK_PRESETS["tiny"]
     for task in TASKS:
-        for jit in ("jit", "no_jit"):
+        for jit in JIT_KEYS:
             entry = bert[task][jit]
             assert is_number(entry["speedup_ours_over_keras_hub"])
             assert is_number(entry["speedup_ours_over_keras_hub_best_rounds"])

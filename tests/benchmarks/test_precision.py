@@ -4,7 +4,7 @@ section, and the report's rows of it."""
 from keras_bert_lab.benchmarks import precision
 from keras_bert_lab.benchmarks.flops import bert_training_flops
 from keras_bert_lab.presets import BENCHMARK_PRESETS
-from tests.benchmarks.checks import is_number
+from tests.benchmarks.checks import JIT_KEYS, is_number
 
 
 def test_tiny_run_times_every_family_in_both_precisions(tiny_results):
@@ -13,7 +13,7 @@ def test_tiny_run_times_every_family_in_both_precisions(tiny_results):
     for family in precision.FAMILIES:
         flops = bert_training_flops(config, "pretraining", prune_last_layer=family == "ours")
         for policy in precision.PRECISIONS:
-            for jit in ("jit", "no_jit"):
+            for jit in JIT_KEYS:
                 figures = section["pretraining"][family][policy][jit]
                 assert figures["training_flops_per_step"] == flops
                 assert len(figures["round_seconds"]) == config.repetitions
@@ -41,13 +41,13 @@ def test_tiny_run_gives_every_speedup_per_jit_mode_and_at_the_best_of_both(tiny_
         "keras_hub_bfloat16_over_keras_hub_float32",
     }
     for ratios in speedups.values():
-        assert set(ratios) == {"jit", "no_jit", "best"}
+        assert set(ratios) == {*JIT_KEYS, "best"}
         assert all(is_number(value) and value > 0 for value in ratios.values())
 
 
 def test_the_report_names_each_speedup_and_each_dtype(tiny_run):
     _, folder = tiny_run
     report = (folder / "b.md").read_text()
-    assert "| BERT pretraining step, ours bfloat16 over ours float32 | no_jit " in report
+    assert "| BERT pretraining step, ours bfloat16 over ours float32 | jit " in report
     assert "(of its dtype's matmul peak)" in report
     assert "| bfloat16 matmul " in report and "| float32 matmul " in report

@@ -13,7 +13,7 @@ from keras_bert_lab.benchmarks.profile import (
     _op_type,
 )
 from keras_bert_lab.presets import BENCHMARK_PRESETS
-from tests.benchmarks.checks import is_number
+from tests.benchmarks.checks import JIT_KEYS, is_number
 
 
 def test_op_types_and_innermost_events_of_a_trace():
@@ -38,7 +38,7 @@ def test_tiny_run_profiles_every_step(tiny_run, tiny_results):
     _, folder = tiny_run
     profile = tiny_results["profile"]
     for task in TASKS:
-        for jit in ("jit", "no_jit"):
+        for jit in JIT_KEYS:
             for family in PROFILED_FAMILIES:
                 entry = profile[task][jit][family]
                 ops = dict(entry["top_ops"])

@@ -1,5 +1,13 @@
-"""End-to-end runs of `bert_pretrain` and `bert_imdb` on a tiny IMDB."""
+"""End-to-end runs of `bert_pretrain` and `bert_imdb` on a tiny IMDB.
 
+Each strategy runs each experiment once: pre-training under MirroredStrategy in
+`test_pretrain_then_fine_tune` (its second run), fine-tuning under it from a Hugging Face
+folder, and a two-process MultiWorkerMirroredStrategy cluster for pre-training and for a
+classifier trained from scratch.
+"""
+
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -31,9 +39,24 @@ def smoke_args(data_dir, logdir, *extra):
     ]
 
 
-def test_pretrain_then_fine_tune(tiny_imdb_dir, tmp_path, capsys):
-    pretrained = bert_pretrain.main(smoke_args(tiny_imdb_dir, tmp_path))
-    assert "bert_pretrain: MLM accuracy (validation) " in capsys.readouterr().out
+@pytest.fixture(scope="module")
+def first_phase(tiny_imdb_dir, tmp_path_factory):
+    """`(logdir, results, printed)` of one smoke pre-training run, which the tests below go
+    on from."""
+    logdir = tmp_path_factory.mktemp("first_phase")
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        results = bert_pretrain.main(smoke_args(tiny_imdb_dir, logdir))
+    return logdir, results, printed.getvalue()
+
+
+# The tests that go on from the first phase run on one pytest-xdist worker, so that it runs once.
+goes_on_from_the_first_phase = pytest.mark.xdist_group("bert_first_phase")
+
+
+@goes_on_from_the_first_phase
+def test_pretrain_then_fine_tune(tiny_imdb_dir, first_phase):
+    logdir, pretrained, printed = first_phase
+    assert "bert_pretrain: MLM accuracy (validation) " in printed
     metrics = pretrained["metrics"]
     for key in (
         "validation_mlm_accuracy",
@@ -43,14 +66,23 @@ def test_pretrain_then_fine_tune(tiny_imdb_dir, tmp_path, capsys):
         "optimizer_steps",
     ):
         assert metrics[key] is not None, key
-    pretrain_dir = tmp_path / "bert_pretrain" / "smoke"
+    pretrain_dir = logdir / "bert_pretrain" / "smoke"
     # The examples are cached once per corpus and configuration, outside the run folder.
     assert not list(pretrain_dir.rglob("*.npz"))
-    cached = sorted((tmp_path / "cache" / "bert_pretraining").glob("*.npz"))
+    cached = sorted((logdir / "cache" / "bert_pretraining").glob("*.npz"))
     assert [path.name.split("-")[0] for path in cached] == ["train", "validation"]
     mtimes = [path.stat().st_mtime_ns for path in cached]
-    bert_pretrain.main(smoke_args(tiny_imdb_dir, tmp_path, "--run-name", "again", "--epochs", "2"))
-    assert sorted((tmp_path / "cache" / "bert_pretraining").glob("*.npz")) == cached
+    # Another run of the same configuration, under MirroredStrategy: it reads the cache.
+    mirrored = bert_pretrain.main(
+        smoke_args(
+            tiny_imdb_dir,
+            logdir,
+            *("--run-name", "mirrored", "--epochs", "2"),
+            *("--strategy", "mirrored", "--cpu-devices", "2"),
+        )
+    )
+    assert mirrored["replicas"] == 2 and mirrored["metrics"]["optimizer_steps"] > 0
+    assert sorted((logdir / "cache" / "bert_pretraining").glob("*.npz")) == cached
     assert [path.stat().st_mtime_ns for path in cached] == mtimes  # Read, not rebuilt.
     events = event_accumulator.EventAccumulator(str(pretrain_dir / "train"))
     events.Reload()
@@ -58,10 +90,10 @@ def test_pretrain_then_fine_tune(tiny_imdb_dir, tmp_path, capsys):
         events.Tags()["tensors"]
     )
 
-    fine_tuned = bert_imdb.main(smoke_args(tiny_imdb_dir, tmp_path))
+    fine_tuned = bert_imdb.main(smoke_args(tiny_imdb_dir, logdir))
     assert fine_tuned["start_point"] == str(pretrain_dir)
     assert fine_tuned["metrics"]["test_examples"] == 80
-    run_dir = tmp_path / "bert_imdb" / "smoke"
+    run_dir = logdir / "bert_imdb" / "smoke"
     script = textwrap.dedent(f"""
         import keras, numpy as np, tensorflow as tf
         import keras_bert_lab.models.bert, keras_bert_lab.export.raw_text
@@ -80,9 +112,9 @@ def test_pretrain_then_fine_tune(tiny_imdb_dir, tmp_path, capsys):
     assert "RAW STRINGS OK" in process.stdout, process.stderr[-3000:]
 
 
-def test_second_phase_goes_on_at_a_longer_length(tiny_imdb_dir, tmp_path):
-    bert_pretrain.main(smoke_args(tiny_imdb_dir, tmp_path))
-    first_dir = tmp_path / "bert_pretrain" / "smoke"
+@goes_on_from_the_first_phase
+def test_second_phase_goes_on_at_a_longer_length(tiny_imdb_dir, first_phase, tmp_path):
+    first_dir = first_phase[0] / "bert_pretrain" / "smoke"
     first, first_vocabulary = load_pretrained_encoder(first_dir)
     bert_pretrain.main(
         smoke_args(
@@ -125,36 +157,6 @@ def test_fine_tuning_without_a_pretrained_encoder_is_a_clear_error(tiny_imdb_dir
     assert len(errors) == 1 and "encoder.keras not found" in errors[0]
 
 
-def test_from_scratch_under_mirrored(tiny_imdb_dir, tmp_path):
-    results = bert_imdb.main(
-        smoke_args(
-            tiny_imdb_dir,
-            tmp_path,
-            "--no-pretrain",
-            "--strategy",
-            "mirrored",
-            "--cpu-devices",
-            "2",
-        )
-    )
-    assert results["replicas"] == 2 and results["start_point"] == "scratch"
-
-
-def test_pretraining_under_mirrored(tiny_imdb_dir, tmp_path):
-    results = bert_pretrain.main(
-        smoke_args(
-            tiny_imdb_dir,
-            tmp_path,
-            "--strategy",
-            "mirrored",
-            "--cpu-devices",
-            "2",
-        )
-    )
-    assert results["replicas"] == 2
-    assert results["metrics"]["optimizer_steps"] > 0
-
-
 @pytest.mark.parametrize(
     "module, extra",
     [
@@ -193,16 +195,18 @@ def test_hugging_face_folder_loads_with_its_own_vocabulary(hugging_face_bert_dir
         np.testing.assert_allclose(ours[key], theirs[key], atol=1e-5)
 
 
-def test_fine_tune_from_a_hugging_face_folder(tiny_imdb_dir, hugging_face_bert_dir, tmp_path):
+def test_fine_tune_from_a_hugging_face_folder_under_mirrored(
+    tiny_imdb_dir, hugging_face_bert_dir, tmp_path
+):
     results = bert_imdb.main(
         smoke_args(
             tiny_imdb_dir,
             tmp_path,
-            "--init-from",
-            str(hugging_face_bert_dir),
+            *("--init-from", str(hugging_face_bert_dir)),
+            *("--strategy", "mirrored", "--cpu-devices", "2"),
         )
     )
-    assert results["start_point"] == str(hugging_face_bert_dir)
+    assert results["start_point"] == str(hugging_face_bert_dir) and results["replicas"] == 2
     assert results["metrics"]["test_examples"] == 80
     model = keras.saving.load_model(tmp_path / "bert_imdb" / "smoke" / "model.keras")
     assert bert_special_ids(model.tokenizer) == (4, 5)

@@ -126,3 +126,23 @@ def test_scoring_many_texts_reports_progress(tokenizer, monkeypatch):
         "test scoring: 4/6 (67%)",
         "test scoring: 6/6 (100%)",
     ]
+
+
+def test_scoring_traces_once_per_model_and_does_not_keep_the_model(tokenizer):
+    import gc
+
+    from keras_bert_lab.export import raw_text
+
+    inputs = keras.Input((None,), dtype="int32", name="token_ids")
+    logits = keras.layers.Dense(2)(keras.layers.Embedding(100, 4)(inputs)[:, 0])
+    model = raw_text.raw_text_classifier(
+        keras.Model({"token_ids": inputs}, logits), tokenizer, sequence_length=6, bert_inputs=False
+    )
+    first = raw_text.predict_texts(model, TEXTS * 3, batch_size=4)  # batches of 4, 4 and 1
+    again = raw_text.predict_texts(model, TEXTS, batch_size=2)
+    np.testing.assert_allclose(again, first[: len(TEXTS)], atol=1e-6)
+    assert raw_text._PREDICTORS[model].experimental_get_tracing_count() == 1
+    predictors = len(raw_text._PREDICTORS)
+    del model
+    gc.collect()
+    assert len(raw_text._PREDICTORS) == predictors - 1
