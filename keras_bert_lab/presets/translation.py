@@ -11,7 +11,11 @@ class TranslateFrEnPreset(TrainingPreset):
 
     WordPiece vocabularies (cased English; French cased unless
     `lowercase_source`) are learned from the training split only; the
-    learner may return fewer tokens than asked. `sequence_length` is the
+    learner may return fewer tokens than asked. `shared_vocabulary`: one
+    vocabulary learned from both sides' training text, and one token matrix
+    embedding both sides and projecting the output (§3.4 of the paper;
+    `Translator(share_source_embeddings=True)`); it needs equal vocabulary
+    sizes and cased French. `sequence_length` is the
     most tokens per sentence on each side (and per translation).
     `learning_rate` scales the schedule of §5.3 of the paper
     (`training.schedules.TransformerLearningRateSchedule`), with Adam
@@ -42,6 +46,7 @@ class TranslateFrEnPreset(TrainingPreset):
     source_vocabulary_size: int = positive(8000)
     target_vocabulary_size: int = positive(8000)
     lowercase_source: bool = False
+    shared_vocabulary: bool = False
     sequence_length: int = positive(40)
     num_layers: int = positive(3)
     hidden_dim: int = positive(256)
@@ -72,6 +77,15 @@ class TranslateFrEnPreset(TrainingPreset):
         super().__post_init__()
         if self.split not in ("hard", "source"):  # data.fra_eng.SPLITS
             raise PresetError(f"split must be 'hard' or 'source', got {self.split!r}")
+        if self.shared_vocabulary and (
+            self.lowercase_source or self.source_vocabulary_size != self.target_vocabulary_size
+        ):
+            raise PresetError(
+                "shared_vocabulary needs lowercase_source=False and equal vocabulary sizes, got "
+                f"lowercase_source={self.lowercase_source}, source_vocabulary_size="
+                f"{self.source_vocabulary_size}, target_vocabulary_size="
+                f"{self.target_vocabulary_size}"
+            )
         if self.validation_fraction + self.test_fraction >= 1:
             raise PresetError(
                 "validation_fraction + test_fraction must be below 1, got "

@@ -2,8 +2,8 @@
 workflow of `experiments.translate_fr_en`.
 
 1. WordPiece vocabularies learned from the training split only (cased
-   English; French cased unless `lowercase_source`), cached in the run
-   folder (`translation_vocabularies`).
+   English; French cased unless `lowercase_source`; or one shared by both
+   sides), cached in the run folder (`translation_vocabularies`).
 2. Bucketed teacher-forcing `tf.data` pipelines, and `DistributedTrainer.fit`
    with the validation split: the weights with the lowest validation loss
    are kept (or, with the preset's `average_last_epochs`, the mean of the last
@@ -61,11 +61,21 @@ SAVED_MODEL_DIR = "saved_model"
 
 
 def translation_vocabularies(run, data):
-    """French and English WordPiece vocabularies of the training pairs,
-    cached under `<run_dir>/vocabulary` (a second run loads them)."""
+    """`(french, english)` WordPiece vocabularies of the training pairs,
+    cached under `<run_dir>/vocabulary` (a second run loads them). With the
+    preset's `shared_vocabulary`, one vocabulary of both sides, twice."""
     config = run.config
     pairs = data.train[: config.max_train_pairs]
     cache_dir = run.run_dir / "vocabulary"
+    if config.shared_vocabulary:
+        shared = train_wordpiece_vocabulary(
+            [sentence for pair in pairs for sentence in pair],
+            config.target_vocabulary_size,
+            lowercase=False,
+            cache_dir=cache_dir,
+            name="shared",
+        )
+        return shared, shared
     french = train_wordpiece_vocabulary(
         [french for french, _ in pairs],
         config.source_vocabulary_size,
@@ -95,6 +105,7 @@ def build_translator(config, source_vocabulary_size, target_vocabulary_size):
         intermediate_dim=config.intermediate_dim,
         dropout=config.dropout,
         normalize_first=config.normalize_first,
+        share_source_embeddings=config.shared_vocabulary,
         name="translator",
     )
     translator.build()

@@ -80,7 +80,10 @@ def assert_complete_results(run_dir, results, replicas):
         assert key in on_disk, key
     assert (run_dir / "translation_pipeline.keras").is_file()
     assert (run_dir / "saved_model" / "saved_model.pb").is_file()
-    assert len(list((run_dir / "vocabulary").glob("*.txt"))) == 2
+    vocabularies = ["shared"] if on_disk["config"]["shared_vocabulary"] else ["english", "french"]
+    assert sorted(path.name.split("-")[0] for path in (run_dir / "vocabulary").glob("*.txt")) == (
+        vocabularies
+    )
 
 
 def test_smoke_run_trains_logs_saves_and_reloads(tiny_fra_eng_dir, tmp_path):
@@ -131,13 +134,21 @@ def test_smoke_run_trains_logs_saves_and_reloads(tiny_fra_eng_dir, tmp_path):
     assert "RAW STRINGS OK" in process.stdout, process.stderr[-3000:]
 
 
-def test_mirrored_over_two_logical_cpus(tiny_fra_eng_dir, tmp_path):
+def test_mirrored_over_two_logical_cpus_with_a_shared_vocabulary(tiny_fra_eng_dir, tmp_path):
     results = translate_fr_en.main(
-        smoke_args(tiny_fra_eng_dir, tmp_path, "--strategy", "mirrored", "--cpu-devices", "2")
+        smoke_args(
+            tiny_fra_eng_dir,
+            tmp_path,
+            *("--strategy", "mirrored", "--cpu-devices", "2"),
+            *("--set", "shared_vocabulary=true"),
+        )
     )
     assert results["strategy"] == "mirrored"
     assert results["hparams"]["global_batch_size"] == 16
-    assert_complete_results(tmp_path / "translate_fr_en" / "smoke", results, 2)
+    run_dir = tmp_path / "translate_fr_en" / "smoke"
+    assert_complete_results(run_dir, results, 2)  # One vocabulary file.
+    metrics = results["metrics"]
+    assert metrics["source_vocabulary_size"] == metrics["target_vocabulary_size"]
 
 
 def test_multi_worker_cluster_of_two_processes(tiny_fra_eng_dir, tmp_path):

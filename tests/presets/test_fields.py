@@ -89,3 +89,15 @@ def test_the_translation_split_fractions_leave_a_training_split():
         dataclasses.replace(
             presets.TRANSLATE_FR_EN_PRESETS["cpu"], validation_fraction=0.5, test_fraction=0.5
         )
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [dict(lowercase_source=True), dict(source_vocabulary_size=4000)],
+    ids=["lowercased_french", "unequal_sizes"],
+)
+def test_a_shared_vocabulary_needs_one_casing_and_one_size(overrides):
+    cpu = presets.TRANSLATE_FR_EN_PRESETS["cpu"]
+    assert dataclasses.replace(cpu, shared_vocabulary=True).shared_vocabulary
+    with pytest.raises(PresetError, match="shared_vocabulary needs lowercase_source=False"):
+        dataclasses.replace(cpu, shared_vocabulary=True, **overrides)

@@ -26,7 +26,10 @@ class Translator(keras.Model):
     `num_layers` causal `TransformerDecoderBlock`s that attend to the encoder
     output, and a final projection gives next-token logits. With
     `tie_output_embeddings=True` the projection is the transposed target
-    token-embedding matrix (§3.4 of the paper), without bias.
+    token-embedding matrix (§3.4 of the paper), without bias. With
+    `share_source_embeddings=True` the source is embedded by the target's
+    embedding layer too: one token matrix for both sides (and the output),
+    as the paper's shared source-target vocabulary does.
 
     Teacher forcing: for a target `y1 .. yn`, `decoder_inputs` is
     `[START] y1 .. yn` and the labels are `y1 .. yn [END]`; the logits at
@@ -64,6 +67,9 @@ class Translator(keras.Model):
         position_encoding: `"sinusoidal"` (the paper) or `"learned"`.
         tie_output_embeddings: bool, project onto the transposed target
             token embeddings instead of a separate `Dense` layer.
+        share_source_embeddings: bool, embed the source with the target's
+            embedding layer (`source_embedding is target_embedding`, named
+            `shared_embedding`); the two vocabulary sizes must be equal.
         embeddings_initializer: initializer for the token embeddings;
             `None` means normal with standard deviation `hidden_dim^-0.5`,
             so that scaled embeddings (and tied logits) have unit scale.
@@ -111,10 +117,16 @@ class Translator(keras.Model):
         normalize_first=False,
         position_encoding="sinusoidal",
         tie_output_embeddings=True,
+        share_source_embeddings=False,
         embeddings_initializer=None,
         kernel_initializer="glorot_uniform",
         **kwargs,
     ):
+        if share_source_embeddings and source_vocabulary_size != target_vocabulary_size:
+            raise ValueError(
+                "share_source_embeddings needs equal vocabulary sizes, got "
+                f"{source_vocabulary_size} (source) and {target_vocabulary_size} (target)"
+            )
         super().__init__(**kwargs)
         self.source_vocabulary_size = source_vocabulary_size
         self.target_vocabulary_size = target_vocabulary_size
@@ -129,6 +141,7 @@ class Translator(keras.Model):
         self.normalize_first = normalize_first
         self.position_encoding = position_encoding
         self.tie_output_embeddings = tie_output_embeddings
+        self.share_source_embeddings = share_source_embeddings
         self.embeddings_initializer = (
             None
             if embeddings_initializer is None
@@ -136,8 +149,12 @@ class Translator(keras.Model):
         )
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
-        self.source_embedding = self._embedding(source_vocabulary_size, "source_embedding")
-        self.target_embedding = self._embedding(target_vocabulary_size, "target_embedding")
+        if share_source_embeddings:
+            self.source_embedding = self._embedding(source_vocabulary_size, "shared_embedding")
+            self.target_embedding = self.source_embedding
+        else:
+            self.source_embedding = self._embedding(source_vocabulary_size, "source_embedding")
+            self.target_embedding = self._embedding(target_vocabulary_size, "target_embedding")
         self.encoder_blocks = [
             TransformerEncoderBlock(**self._block_arguments(), name=f"encoder_block_{i}")
             for i in range(num_layers)
@@ -429,6 +446,7 @@ class Translator(keras.Model):
                 "normalize_first": self.normalize_first,
                 "position_encoding": self.position_encoding,
                 "tie_output_embeddings": self.tie_output_embeddings,
+                "share_source_embeddings": self.share_source_embeddings,
                 "embeddings_initializer": None
                 if self.embeddings_initializer is None
                 else keras.initializers.serialize(self.embeddings_initializer),

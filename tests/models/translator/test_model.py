@@ -43,6 +43,9 @@ VARIANTS = {
         position_encoding="learned",
         activation="gelu",
     ),
+    "shared_embeddings": dict(
+        source_vocabulary_size=TARGET_VOCABULARY, share_source_embeddings=True
+    ),
 }
 
 
@@ -68,6 +71,28 @@ def test_tied_output_projection_is_the_target_embedding():
     np.testing.assert_allclose(
         tied.output_logits(hidden), hidden @ tf.transpose(embeddings), atol=1e-6
     )
+
+
+def test_shared_source_embeddings_are_the_target_embeddings():
+    shared = tiny_translator(**VARIANTS["shared_embeddings"])
+    separate = tiny_translator(source_vocabulary_size=TARGET_VOCABULARY)
+    shared(batch()), separate(batch())
+    assert shared.source_embedding is shared.target_embedding
+    assert separate.count_params() - shared.count_params() == TARGET_VOCABULARY * 16
+    source_ids = batch()["encoder_inputs"]
+    np.testing.assert_array_equal(
+        shared.source_embedding(source_ids), shared.target_embedding(source_ids)
+    )
+    # The encoder trains the matrix the decoder and the output use. (A weighted sum: a plain
+    # sum of layer-normalised states does not depend on the inputs.)
+    (embeddings,) = shared.target_embedding.token_embedding.trainable_weights
+    with tf.GradientTape() as tape:
+        hidden, _ = shared.encode(source_ids)
+        loss = tf.reduce_sum(hidden * tf.random.stateless_normal(hidden.shape, (1, 2)))
+    (gradient,) = tape.gradient(loss, [embeddings])
+    assert np.count_nonzero(tf.convert_to_tensor(gradient)) > 0
+    with pytest.raises(ValueError, match="needs equal vocabulary sizes, got 23 .source. and 29"):
+        tiny_translator(share_source_embeddings=True)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -189,8 +214,13 @@ def test_config_round_trip(variant):
     np.testing.assert_array_equal(clone(batch()), translator(batch()))
 
 
-def test_saves_and_reloads_with_identical_outputs(tmp_path):
-    translator = tiny_translator(normalize_first=True)
+@pytest.mark.parametrize(
+    "overrides",
+    [dict(normalize_first=True), VARIANTS["shared_embeddings"]],
+    ids=["pre_ln", "shared_embeddings"],
+)
+def test_saves_and_reloads_with_identical_outputs(tmp_path, overrides):
+    translator = tiny_translator(**overrides)
     expected = translator(batch())
     path = tmp_path / "translator.keras"
     translator.save(path)
@@ -199,6 +229,9 @@ def test_saves_and_reloads_with_identical_outputs(tmp_path):
     assert reloaded.get_config() == translator.get_config()
     np.testing.assert_array_equal(reloaded(batch()), expected)
     assert [w.path for w in reloaded.weights] == [w.path for w in translator.weights]
+    assert (reloaded.source_embedding is reloaded.target_embedding) == bool(
+        overrides.get("share_source_embeddings")
+    )
 
 
 def test_learning_rate_schedule_follows_the_paper():
