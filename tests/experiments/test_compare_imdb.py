@@ -146,8 +146,12 @@ def test_the_smoke_study_runs_every_stage_reuses_them_and_moves_what_a_setting_c
     )
     (word2vec,) = [path for path in (tmp_path / "word2vec_imdb").iterdir() if path.name != "smoke"]
     assert re.fullmatch(r"smoke-[0-9a-f]{8}", word2vec.name)
-    (lstm,) = (tmp_path / "imdb_lstm").glob("smoke-word2vec-*/results.json")
-    lstm_results = json.loads(lstm.read_text())
+    (lstm,) = [
+        path
+        for path in (tmp_path / "imdb_lstm").iterdir()
+        if re.fullmatch(r"smoke-word2vec-[0-9a-f]{8}", path.name)
+    ]
+    lstm_results = json.loads((lstm / "results.json").read_text())
     assert lstm_results["config"]["tail_length"] == 4
     assert f"--init-embeddings={word2vec}" in lstm_results["command"]
 
