@@ -105,6 +105,15 @@ def test_class_names_survive_saving(lstm_text_model, tmp_path):
     np.testing.assert_allclose(reloaded(["", "one"]), lstm_text_model(["", "one"]), atol=1e-6)
 
 
+def first_token_text_model(tokenizer):
+    """A raw-text classifier of the first token's embedding."""
+    inputs = keras.Input((None,), dtype="int32", name="token_ids")
+    logits = keras.layers.Dense(2)(keras.layers.Embedding(100, 4)(inputs)[:, 0])
+    return raw_text_classifier(
+        keras.Model({"token_ids": inputs}, logits), tokenizer, sequence_length=6, bert_inputs=False
+    )
+
+
 def test_scoring_many_texts_reports_progress(tokenizer, monkeypatch):
     import functools
 
@@ -115,11 +124,7 @@ def test_scoring_many_texts_reports_progress(tokenizer, monkeypatch):
     monkeypatch.setattr(
         raw_text, "Progress", functools.partial(Progress, every=0, log=lines.append)
     )
-    inputs = keras.Input((None,), dtype="int32", name="token_ids")
-    logits = keras.layers.Dense(2)(keras.layers.Embedding(100, 4)(inputs)[:, 0])
-    model = raw_text.raw_text_classifier(
-        keras.Model({"token_ids": inputs}, logits), tokenizer, sequence_length=6, bert_inputs=False
-    )
+    model = first_token_text_model(tokenizer)
     probabilities = raw_text.predict_texts(model, TEXTS * 2, batch_size=4, label="test scoring")
     assert probabilities.shape == (6, 2)
     assert [line.split(",")[0] for line in lines] == [
@@ -133,11 +138,7 @@ def test_scoring_traces_once_per_model_and_does_not_keep_the_model(tokenizer):
 
     from keras_bert_lab.export import raw_text
 
-    inputs = keras.Input((None,), dtype="int32", name="token_ids")
-    logits = keras.layers.Dense(2)(keras.layers.Embedding(100, 4)(inputs)[:, 0])
-    model = raw_text.raw_text_classifier(
-        keras.Model({"token_ids": inputs}, logits), tokenizer, sequence_length=6, bert_inputs=False
-    )
+    model = first_token_text_model(tokenizer)
     first = raw_text.predict_texts(model, TEXTS * 3, batch_size=4)  # batches of 4, 4 and 1
     again = raw_text.predict_texts(model, TEXTS, batch_size=2)
     np.testing.assert_allclose(again, first[: len(TEXTS)], atol=1e-6)
