@@ -5,6 +5,7 @@ import dataclasses
 
 from keras_bert_lab.presets.fields import (
     LEARNING_RATE_DECAYS,
+    PRECISIONS,
     CheckedPreset,
     at_least_zero,
     one_of,
@@ -35,7 +36,11 @@ class ImdbStudyPreset(CheckedPreset):
     real checkpoint (`--init-from`, or the MiniLM-L6 package when it is installed) is
     fine-tuned for `real_checkpoint_epochs` at `real_checkpoint_learning_rate`, the range of
     published BERT fine-tuning (2e-5 to 5e-5, with the preset's warm-up), decaying as
-    `real_checkpoint_decay` (BERT's: linear).
+    `real_checkpoint_decay` (BERT's: linear), under the `real_checkpoint_precision` policy.
+    A real BERT checkpoint has positions for 512 tokens, which the encoders pre-trained here
+    do not: it reads `real_checkpoint_sequence_length` tokens of a review, its last
+    `real_checkpoint_tail_length` among them (None: the study's `sequence_length` and
+    `tail_length`).
     """
 
     pretraining_phases: tuple[PretrainingPhase, ...] = (
@@ -53,6 +58,9 @@ class ImdbStudyPreset(CheckedPreset):
     real_checkpoint_epochs: int = positive(1)
     real_checkpoint_learning_rate: float = positive(5e-5)
     real_checkpoint_decay: str = one_of("linear", LEARNING_RATE_DECAYS)
+    real_checkpoint_precision: str = one_of("float32", PRECISIONS)
+    real_checkpoint_sequence_length: int | None = positive(None)
+    real_checkpoint_tail_length: int | None = at_least_zero(None)
 
 
 IMDB_STUDY_PRESETS = {
@@ -66,7 +74,12 @@ IMDB_STUDY_PRESETS = {
         sequence_length=64,
         tail_length=16,
     ),
-    "cpu": ImdbStudyPreset(),
+    # MiniLM-L6 at 512 tokens in bfloat16: 92.31% against 91.44% at 256 in float32 (README).
+    "cpu": ImdbStudyPreset(
+        real_checkpoint_sequence_length=512,
+        real_checkpoint_tail_length=384,
+        real_checkpoint_precision="mixed_bfloat16",
+    ),
     "gpu": ImdbStudyPreset(
         # The cpu preset's first phase, then BERT's second at 512 tokens.
         pretraining_phases=(

@@ -75,11 +75,14 @@ def real_checkpoint_stage(name, recipe, init_from):
     """The stage fine-tuning `real_checkpoint(init_from)`, or a skipped stage saying what to
     do when there is none."""
     settings = {
-        "sequence_length": recipe.sequence_length,
-        "tail_length": recipe.tail_length,
+        "sequence_length": recipe.real_checkpoint_sequence_length or recipe.sequence_length,
+        "tail_length": recipe.tail_length
+        if recipe.real_checkpoint_tail_length is None
+        else recipe.real_checkpoint_tail_length,
         "epochs": recipe.real_checkpoint_epochs,
         "learning_rate": recipe.real_checkpoint_learning_rate,
         "learning_rate_decay": recipe.real_checkpoint_decay,
+        "precision": recipe.real_checkpoint_precision,
     }
     source = real_checkpoint(init_from)
     label = "minilm-l6" if init_from is None else Path(str(init_from)).name

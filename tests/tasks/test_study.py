@@ -1,5 +1,6 @@
 """The study's stages: what each needs, and the time each still needs."""
 
+import dataclasses
 import json
 
 import pytest
@@ -29,7 +30,24 @@ def test_the_real_checkpoint_is_fine_tuned_with_berts_linear_decay(tmp_path):
     real = stages(tmp_path)[-1]
     assert real.name == "bert_real_checkpoint" and real.flags == ("--init-from", "some-preset")
     assert real.settings["learning_rate_decay"] == "linear"
-    assert real.settings["learning_rate"] == 5e-5 and real.settings["sequence_length"] == 256
+    assert real.settings["learning_rate"] == 5e-5 and real.settings["sequence_length"] == 512
+
+
+def test_the_real_checkpoint_reads_its_own_window_where_the_recipe_gives_one(tmp_path):
+    recipe = dataclasses.replace(
+        IMDB_STUDY_PRESETS["cpu"],
+        real_checkpoint_sequence_length=512,
+        real_checkpoint_tail_length=0,
+        real_checkpoint_precision="mixed_bfloat16",
+    )
+    by_name = {stage.name: stage for stage in study_stages("cpu", tmp_path, recipe, "x")}
+    real = by_name["bert_real_checkpoint"].settings
+    assert (real["sequence_length"], real["tail_length"]) == (512, 0)
+    assert real["precision"] == "mixed_bfloat16"
+    # The encoders pre-trained here keep the study's window (their position tables end there).
+    scratch = by_name["bert_scratch"].settings
+    assert (scratch["sequence_length"], scratch["tail_length"]) == (256, 192)
+    assert "precision" not in scratch
 
 
 def test_the_probe_reads_the_real_checkpoint_when_there_is_one(tmp_path, monkeypatch):
