@@ -148,8 +148,8 @@ def test_scoring_traces_once_per_model_and_does_not_keep_the_model(tokenizer):
         assert raw_text._PREDICTORS[model].experimental_get_tracing_count() == 1
         return weakref.ref(model)
 
-    # Tracing reads this frame's locals, which would hold the model: score in a frame that
-    # ends, then follow this one model (other tests' models come and go in this process).
+    # Score in a frame that ends (this frame's cached locals kept the model alive after a
+    # `del`), then follow this one model (other tests' models come and go in this process).
     model_ref = score_twice()
     gc.collect()
     assert model_ref() is None
