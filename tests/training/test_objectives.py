@@ -51,3 +51,21 @@ def test_sequence_loss_ignores_padding_and_smooths_labels():
         target[label] += 0.9
         expected -= float(np.sum(target * log_probabilities[position]))
     np.testing.assert_allclose(float(terms["loss"].total), expected, rtol=1e-5)
+
+
+def test_sequence_loss_matches_the_dense_smoothed_cross_entropy_and_its_gradient():
+    rng = np.random.default_rng(1)
+    logits = tf.constant(rng.normal(scale=3.0, size=(2, 5, 9)), tf.float32)
+    labels = tf.constant([[3, 2, 8, 1, 0], [5, 5, 0, 0, 0]])
+    weights = tf.cast(tf.not_equal(labels, 0), tf.float32)
+    dense = tf.keras.losses.CategoricalCrossentropy(
+        from_logits=True, label_smoothing=0.1, reduction="sum"
+    )
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(logits)
+        ours = objectives.sequence_to_sequence(labels, logits, label_smoothing=0.1)["loss"].total
+        reference = dense(tf.one_hot(labels, 9), logits, sample_weight=weights)
+    np.testing.assert_allclose(float(ours), float(reference), rtol=1e-5)
+    np.testing.assert_allclose(
+        tape.gradient(ours, logits), tape.gradient(reference, logits), atol=1e-6
+    )
