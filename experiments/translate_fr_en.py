@@ -28,9 +28,10 @@ def main(argv=None):
         split=config.split,
     )
     french, english = translation_vocabularies(run, data)
+    train_steps = config.epochs * run.steps_per_epoch(len(data.train[: config.max_train_pairs]))
     with run.strategy.scope():
         translator = build_translator(config, len(french), len(english))
-        optimizer = transformer_optimizer(run)
+        optimizer = transformer_optimizer(run, train_steps)
     metrics, history, details = train_translator(
         run,
         data,

@@ -2,7 +2,17 @@
 
 import dataclasses
 
-from keras_bert_lab.presets.fields import PresetError, TrainingPreset, at_least_zero, positive, rate
+from keras_bert_lab.presets.fields import (
+    PresetError,
+    TrainingPreset,
+    at_least_zero,
+    one_of,
+    positive,
+    rate,
+)
+
+TRANSLATOR_LEARNING_RATE_DECAYS = ("rsqrt", "linear")
+"""How the translator's learning rate falls after its warm-up (`transformer_optimizer`)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,7 +29,10 @@ class TranslateFrEnPreset(TrainingPreset):
     most tokens per sentence on each side (and per translation).
     `learning_rate` scales the schedule of §5.3 of the paper
     (`training.schedules.TransformerLearningRateSchedule`), with Adam
-    β2 = 0.98, ε = 1e-9. `batch_size` is per replica. `max_*` fields limit
+    β2 = 0.98, ε = 1e-9. `learning_rate_decay`: after the warm-up the rate falls as the
+    inverse square root of the step (`"rsqrt"`, the paper's), or from the same peak along a
+    line to 0 at the run's last step (`"linear"`, tied to the step budget as in Li et al.
+    2020, "Budgeted Training"). `batch_size` is per replica. `max_*` fields limit
     a split (None: all of it); `max_test_sources` counts distinct test
     sources, each scored against all its references. The split fractions
     go to `data.fra_eng.load_fra_eng` (the tiny smoke corpus needs larger
@@ -58,6 +71,7 @@ class TranslateFrEnPreset(TrainingPreset):
     label_smoothing: float = rate(0.1)
     average_last_epochs: int = positive(3)
     warmup_steps: int = positive(3000)
+    learning_rate_decay: str = one_of("rsqrt", TRANSLATOR_LEARNING_RATE_DECAYS)
     adam_beta_2: float = rate(0.98)
     adam_epsilon: float = positive(1e-9)
     beam_size: int = positive(4)

@@ -51,7 +51,7 @@ from keras_bert_lab.tasks.translation_summaries import TranslationSummaries
 from keras_bert_lab.tasks.workflow import run_task, task_trainer
 from keras_bert_lab.text.vocabulary import make_wordpiece_tokenizer, train_wordpiece_vocabulary
 from keras_bert_lab.training import objectives
-from keras_bert_lab.training.schedules import TransformerLearningRateSchedule
+from keras_bert_lab.training.schedules import TransformerLearningRateSchedule, WarmupLinearDecay
 from keras_bert_lab.utils import atomic_directory, save_keras_atomically
 
 PIPELINE_FILE = "translation_pipeline.keras"
@@ -112,15 +112,18 @@ def build_translator(config, source_vocabulary_size, target_vocabulary_size):
     return translator
 
 
-def transformer_optimizer(run):
-    """Adam(β2, ε of the preset) on the paper's warm-up schedule, scaled by
-    the run's learning rate (the preset's, scaled for the replicas)."""
+def transformer_optimizer(run, total_steps):
+    """Adam(β2, ε of the preset) on the paper's warm-up, scaled by the run's learning rate (the
+    preset's, scaled for the replicas), then the preset's decay: the paper's inverse square
+    root, or a line from the same peak to 0 at `total_steps`."""
     config = run.config
     schedule = TransformerLearningRateSchedule(
         config.hidden_dim,
         warmup_steps=config.warmup_steps,
         scale=run.learning_rate,
     )
+    if config.learning_rate_decay == "linear":
+        schedule = WarmupLinearDecay(schedule.peak, config.warmup_steps, total_steps)
     return run.optimizer(
         keras.optimizers.Adam(
             schedule,

@@ -46,6 +46,11 @@ class TransformerLearningRateSchedule(keras.optimizers.schedules.LearningRateSch
             * ops.minimum(ops.rsqrt(step), step * warmup_steps**-1.5)
         )
 
+    @property
+    def peak(self):
+        """The rate at the end of the warm-up, `scale · (d_model · warmup_steps)^-0.5`."""
+        return self.scale * (self.hidden_dim * self.warmup_steps) ** -0.5
+
     def get_config(self):
         return {
             "hidden_dim": self.hidden_dim,
