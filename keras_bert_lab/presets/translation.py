@@ -11,7 +11,7 @@ from keras_bert_lab.presets.fields import (
     rate,
 )
 
-TRANSLATOR_LEARNING_RATE_DECAYS = ("rsqrt", "linear")
+TRANSLATOR_LEARNING_RATE_DECAYS = ("linear", "rsqrt")
 """How the translator's learning rate falls after its warm-up (`transformer_optimizer`)."""
 
 
@@ -71,7 +71,7 @@ class TranslateFrEnPreset(TrainingPreset):
     label_smoothing: float = rate(0.1)
     average_last_epochs: int = positive(3)
     warmup_steps: int = positive(3000)
-    learning_rate_decay: str = one_of("rsqrt", TRANSLATOR_LEARNING_RATE_DECAYS)
+    learning_rate_decay: str = one_of("linear", TRANSLATOR_LEARNING_RATE_DECAYS)
     adam_beta_2: float = rate(0.98)
     adam_epsilon: float = positive(1e-9)
     beam_size: int = positive(4)
@@ -133,8 +133,8 @@ TRANSLATE_FR_EN_PRESETS = {
         max_per_split=300,
     ),
     "cpu": TranslateFrEnPreset(),
-    # The base model of the paper (6+6 layers, d_model 512, d_ff 2048,
-    # 8 heads, dropout and label smoothing 0.1, 4000 warm-up steps).
+    # The base model of the paper (6+6 layers, d_model 512, d_ff 2048, 8 heads,
+    # dropout and label smoothing 0.1, 4000 warm-up steps, inverse square root decay).
     "gpu": TranslateFrEnPreset(
         source_vocabulary_size=16000,
         target_vocabulary_size=16000,
@@ -146,6 +146,7 @@ TRANSLATE_FR_EN_PRESETS = {
         batch_size=256,
         epochs=30,
         warmup_steps=4000,
+        learning_rate_decay="rsqrt",
         decode_batch_size=256,
         speed_sentences=1024,
     ),

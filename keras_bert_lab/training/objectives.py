@@ -91,19 +91,17 @@ def bert_pretraining(labels, outputs, nsp=True):
 def sequence_to_sequence(labels, logits, label_smoothing=0.0):
     """Token-level cross-entropy (with label smoothing) and accuracy of
     `[batch_size, target_length, vocabulary_size]` logits against int
-    `[batch_size, target_length]` labels, ignoring padding (id 0).
-
-    The smoothed target `(1 - ε)·one_hot + ε/V` is never built: its cross-entropy is
-    `sparse_ce + ε·(z_label - mean(z))` (the fused sparse kernel, plus one gather and one
-    mean over the vocabulary), which is cheaper than the dense form on large vocabularies.
-    """
+    `[batch_size, target_length]` labels, ignoring padding (id 0)."""
     labels = tf.cast(labels, tf.int32)
     logits = tf.cast(logits, tf.float32)
     weights = tf.cast(tf.not_equal(labels, 0), tf.float32)
-    cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+    vocabulary_size = tf.shape(logits)[-1]
+    targets = tf.one_hot(labels, vocabulary_size)
     if label_smoothing:
-        label_logits = tf.gather(logits, labels, batch_dims=2)
-        cross_entropy += label_smoothing * (label_logits - tf.reduce_mean(logits, -1))
+        targets = targets * (1.0 - label_smoothing) + label_smoothing / tf.cast(
+            vocabulary_size, tf.float32
+        )
+    cross_entropy = tf.nn.softmax_cross_entropy_with_logits(targets, logits)
     return {
         "loss": _term(cross_entropy, weights),
         "accuracy": _accuracy(labels, logits, weights),

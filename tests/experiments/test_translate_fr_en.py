@@ -134,13 +134,13 @@ def test_smoke_run_trains_logs_saves_and_reloads(tiny_fra_eng_dir, tmp_path):
     assert "RAW STRINGS OK" in process.stdout, process.stderr[-3000:]
 
 
-def test_mirrored_over_two_logical_cpus_shared_vocabulary_linear_decay(tiny_fra_eng_dir, tmp_path):
+def test_mirrored_over_two_logical_cpus_shared_vocabulary_rsqrt_decay(tiny_fra_eng_dir, tmp_path):
     results = translate_fr_en.main(
         smoke_args(
             tiny_fra_eng_dir,
             tmp_path,
             *("--strategy", "mirrored", "--cpu-devices", "2"),
-            *("--set", "shared_vocabulary=true", "--set", "learning_rate_decay=linear"),
+            *("--set", "shared_vocabulary=true", "--set", "learning_rate_decay=rsqrt"),
         )
     )
     assert results["strategy"] == "mirrored"

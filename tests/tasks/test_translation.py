@@ -17,8 +17,8 @@ def schedule_of(total_steps, **overrides):
 
 
 def test_the_linear_decay_falls_from_the_papers_peak_to_zero_at_the_last_step():
-    rsqrt = schedule_of(1000)
-    linear = schedule_of(1000, learning_rate_decay="linear")
+    rsqrt = schedule_of(1000, learning_rate_decay="rsqrt")
+    linear = schedule_of(1000)
     peak = 2.0 * (256 * 100) ** -0.5
     assert float(rsqrt(99)) == pytest.approx(peak, rel=1e-5)
     assert float(linear(100)) == pytest.approx(peak, rel=1e-5)
