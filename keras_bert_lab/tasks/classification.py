@@ -83,7 +83,6 @@ def train_text_classifier(run, data, *, classifier, optimizer, dataset, serving_
     metrics |= {
         "validation_accuracy": outcome.validation["accuracy"],
         "validation_loss": outcome.validation["loss"],
-        "epochs_trained_this_invocation": len(outcome.history),
     }
     return metrics | outcome.training, outcome.history
 

@@ -232,7 +232,6 @@ def train_translator(run, data, *, translator, optimizer, source_vocabulary, tar
         "validation_pairs": len(validation_pairs),
         "source_vocabulary_size": len(source_vocabulary),
         "target_vocabulary_size": len(target_vocabulary),
-        "epochs_trained_this_invocation": len(outcome.history),
     }
     if run.chief:
         metrics |= outcome.test | {"reload_check_sources": len(check_sources)}

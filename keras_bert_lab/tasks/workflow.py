@@ -78,12 +78,13 @@ class TaskOutcome:
     """What `run_task` returns.
 
     Attributes:
-        history: one dict of metrics per epoch trained in this invocation.
+        history: one dict of metrics per epoch of the run, those of earlier invocations
+            first (`DistributedTrainer.fit`).
         validation: the best weights' validation metrics; `{}` without validation.
         test: what the `test` hook returned, on the chief; `{}` elsewhere or without one.
-        training: `parameters`, `optimizer_steps` and `train_examples_per_second` (the mean
-            over the epochs of this invocation; None if it trained none); with checkpoint
-            averaging, also `keep_better_average`'s report.
+        training: `parameters`, `optimizer_steps`, `epochs_trained_this_invocation` and
+            `train_examples_per_second` (the mean over the run's epochs; None if none
+            trained); with checkpoint averaging, also `keep_better_average`'s report.
     """
 
     history: list
@@ -171,8 +172,9 @@ def keep_better_average(trainer, validation_dataset, validation, paths):
 
 
 def training_metrics(trainer, history):
-    """`parameters`, `optimizer_steps` and the mean `train_examples_per_second` of
-    `history`'s epochs that trained here (None if none did)."""
+    """`parameters`, `optimizer_steps`, `epochs_trained_this_invocation` and the mean
+    `train_examples_per_second` of `history`'s epochs that trained (None if none did; an
+    epoch whose end alone was redone after an interruption did not)."""
     speeds = [
         epoch["train_examples_per_second"]
         for epoch in history
@@ -182,4 +184,5 @@ def training_metrics(trainer, history):
         "parameters": int(trainer.model.count_params()),
         "train_examples_per_second": float(np.mean(speeds)) if speeds else None,
         "optimizer_steps": int(trainer.step.numpy()),
+        "epochs_trained_this_invocation": len(history) - trainer.epochs_resumed,
     }

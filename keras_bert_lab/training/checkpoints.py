@@ -14,8 +14,8 @@ damaged files. When every listed checkpoint is damaged it raises `CheckpointErro
 train again from step 0 over the folder.
 
 A checkpoint also holds the wall time the run had spent when it was saved (`RunClock`,
-saved by `ClockedCheckpointManager`), so that a run resumed across sessions reports its
-whole cost.
+saved by `ClockedCheckpointManager`) and the logs of the epochs it had ended, so that a run
+resumed across sessions reports its whole cost and history.
 """
 
 import dataclasses
@@ -33,7 +33,10 @@ LAST_EPOCH_END = "last_epoch_end"
 """The checkpoint key of the step of the last epoch end done (validation, epoch-end work)."""
 WALL_SECONDS = "wall_seconds"
 """The checkpoint key of the wall time the run had spent when it was saved (`RunClock`)."""
-LATER_KEYS = (MODEL_STATE, LAST_EPOCH_END, WALL_SECONDS)
+EPOCH_LOGS = "epoch_logs"
+"""The checkpoint key of the logs of the epochs ended so far, as JSON, so that a resumed run
+returns its whole history."""
+LATER_KEYS = (MODEL_STATE, LAST_EPOCH_END, WALL_SECONDS, EPOCH_LOGS)
 """Keys that checkpoints written by earlier versions lack (see `restore`)."""
 
 _READ_ERRORS = (tf.errors.OpError, IndexError, ValueError, OSError)

@@ -27,6 +27,8 @@ weights, checkpoint cadence, the printed lines) lives in
 """
 
 import contextlib
+import functools
+import json
 import math
 import os
 import re
@@ -126,6 +128,7 @@ class DistributedTrainer:
                 0, dtype=tf.int64, trainable=False, name="last_epoch_end"
             )
             wall_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="wall_seconds")
+            self.epoch_logs = tf.Variable("[]", dtype=tf.string, trainable=False, name="epoch_logs")
             self.optimizer.build(self.model.trainable_variables)
         self._checkpointed = {
             "model": model,
@@ -139,6 +142,8 @@ class DistributedTrainer:
             # A run interrupted in an epoch's end does it first when resumed.
             checkpoints.LAST_EPOCH_END: self.last_epoch_end,
             checkpoints.WALL_SECONDS: wall_seconds,
+            # A resumed run returns the epochs of the invocations before it too.
+            checkpoints.EPOCH_LOGS: self.epoch_logs,
         }
         self.clock = checkpoints.RunClock(wall_seconds, time.time() if started is None else started)
         self.checkpoint = tf.train.Checkpoint(**self._checkpointed)
@@ -157,6 +162,8 @@ class DistributedTrainer:
         self.checkpoint_manager = checkpoints.ClockedCheckpointManager(
             self.checkpoint, save_dir, max_checkpoints, self.clock
         )
+        self.epochs_resumed = 0
+        """How many of the epochs `fit` returned were ended by earlier invocations."""
         self._train_function = None
         self._evaluate_function = None
         self._writers = {}
@@ -335,7 +342,8 @@ class DistributedTrainer:
             on_epoch_end: callables `fn(epoch, logs)` run at each epoch end.
 
         Returns:
-            A list with one dict of metrics per epoch trained in this call.
+            A list with one dict of metrics per epoch of the run: those ended by earlier
+            invocations (kept in the checkpoint it resumed from), then those of this call.
         """
         steps_per_epoch = steps_per_epoch or count_batches(train_dataset)
         total_steps = epochs * steps_per_epoch
@@ -343,13 +351,26 @@ class DistributedTrainer:
         # Ctrl-C or SIGTERM stops at a step it can resume from (`interrupts.StopOnSignal`).
         stop = StopOnSignal(self.checkpoint_manager, cluster=self._cluster())
         callbacks = self._callbacks(steps_per_epoch, on_epoch_end)
-        history = []
+        # Interrupted in the end of the epoch that ended at `step`: that end is done again.
+        redo_epoch_end = step % steps_per_epoch == 0 and int(self.last_epoch_end.numpy()) < step
+        epochs_ended = step // steps_per_epoch - redo_epoch_end
+        saved = json.loads(self.epoch_logs.numpy())
+        history = [logs for logs in saved if logs["epoch"] <= epochs_ended]
+        self.epochs_resumed = len(history)
+        end_epoch = functools.partial(
+            self._end_epoch,
+            history=history,
+            validation_dataset=validation_dataset,
+            callbacks=callbacks,
+            stop=stop,
+        )
         with stop, self._flushing_writers(), self._removing_worker_copy_if_interrupted():
-            if step % steps_per_epoch == 0 and int(self.last_epoch_end.numpy()) < step:
-                # Interrupted in the end of the epoch that ended at `step`: it goes first.
-                epoch = step // steps_per_epoch - 1
-                logs = {"epoch": epoch + 1}
-                history.append(self._end_epoch(epoch, logs, validation_dataset, callbacks, stop))
+            if redo_epoch_end:
+                # Its training logs, if the interruption came after they were saved.
+                interrupted = [logs for logs in saved if logs["epoch"] == epochs_ended + 1]
+                end_epoch(
+                    epochs_ended, interrupted[0] if interrupted else {"epoch": epochs_ended + 1}
+                )
             if step >= total_steps:
                 return history
             if step and self.chief:
@@ -360,20 +381,21 @@ class DistributedTrainer:
             while step < total_steps:
                 epoch = step // steps_per_epoch
                 logs = self._train_epoch(iterator, epoch, steps_per_epoch, callbacks, stop)
-                history.append(self._end_epoch(epoch, logs, validation_dataset, callbacks, stop))
+                end_epoch(epoch, logs)
                 step = int(self.step.numpy())
         return history
 
-    def _end_epoch(self, epoch, logs, validation_dataset, callbacks, stop):
-        """An epoch's end: validation, then every callback's `on_epoch_end` (the
-        `Checkpoints` one saves it); a signal stops it at once (`StopOnSignal.epoch_end`).
-        Returns the epoch's logs."""
+    def _end_epoch(self, epoch, logs, *, history, validation_dataset, callbacks, stop):
+        """An epoch's end: validation, the logs appended to `history` (and to the checkpointed
+        `epoch_logs`), then every callback's `on_epoch_end` (the `Checkpoints` one saves it);
+        a signal stops it at once (`StopOnSignal.epoch_end`)."""
         with stop.epoch_end(int(self.step.numpy())):
             if validation_dataset is not None:
                 logs |= self._validate(validation_dataset)
+            history.append(logs)
+            self.epoch_logs.assign(json.dumps(history, default=float))
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs)
-        return logs
 
     @contextlib.contextmanager
     def _flushing_writers(self):

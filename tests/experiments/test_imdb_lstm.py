@@ -333,5 +333,7 @@ def test_ctrl_c_saves_a_checkpoint_and_the_run_resumes(tiny_imdb_dir, tmp_path):
     assert f"Resuming from step {step} of 72" in (tmp_path / "second.log").read_text()
     results = json.loads((tmp_path / "imdb_lstm/smoke/results.json").read_text())
     assert results["metrics"]["optimizer_steps"] == 72
+    # The epochs the first invocation ended come back from its checkpoint.
+    assert [epoch["epoch"] for epoch in results["history"]] == list(range(1, 9))
     # The first invocation's time up to its checkpoint counts in the run's total.
     assert results["total_wall_time_seconds"] > results["wall_time_seconds"]

@@ -105,14 +105,12 @@ def test_a_fresh_folder_has_no_resume_point(tmp_path):
 
 
 def test_a_checkpoint_of_an_earlier_version_still_restores(tmp_path):
-    """Checkpoints written before the model's seed counters and the last epoch end were saved
-    restore the rest; such a checkpoint was saved after its epoch's end, if at one."""
+    """Checkpoints written before the model's seed counters, the last epoch end and the epoch
+    logs were saved restore the rest; such a checkpoint was saved after its epoch's end, if at
+    one."""
     trainer = make_trainer(tf.distribute.get_strategy(), tmp_path, dropout=0.5)
-    old = {
-        key: value
-        for key, value in trainer._checkpointed.items()
-        if key not in (checkpoints.MODEL_STATE, checkpoints.LAST_EPOCH_END)
-    }
+    later = (checkpoints.MODEL_STATE, checkpoints.LAST_EPOCH_END, checkpoints.EPOCH_LOGS)
+    old = {key: value for key, value in trainer._checkpointed.items() if key not in later}
     trainer.step.assign(8)
     tf.train.Checkpoint(**old).save(str(tmp_path / "checkpoints" / "ckpt"))
     trainer.step.assign(0)
