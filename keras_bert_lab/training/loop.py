@@ -128,8 +128,9 @@ class DistributedTrainer:
                 0, dtype=tf.int64, trainable=False, name="last_epoch_end"
             )
             wall_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="wall_seconds")
-            self.epoch_logs = tf.Variable("[]", dtype=tf.string, trainable=False, name="epoch_logs")
             self.optimizer.build(self.model.trainable_variables)
+        # On the host, outside the strategy: no accelerator holds strings.
+        self.epoch_logs = tf.Variable("[]", dtype=tf.string, trainable=False, name="epoch_logs")
         self._checkpointed = {
             "model": model,
             "optimizer": optimizer,
