@@ -25,12 +25,12 @@ import tensorflow as tf
 from keras_bert_lab.benchmarks import processes
 from keras_bert_lab.benchmarks.fault_injection import KILL_LINE
 from keras_bert_lab.benchmarks.soak import EXPERIMENT_MODULE, log_tail, read_results, run_folder
-from keras_bert_lab.training.checkpoints import WALL_SECONDS
+from keras_bert_lab.training.checkpoints import EPOCH_LOGS, WALL_SECONDS
 
 STRATEGIES = ("default", "multi_worker")
 RTOL, ATOL = 1e-5, 1e-6
 # Bookkeeping, not training state: the save count, the object graph and the run's wall clock.
-_NOT_COMPARED = ("save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH", WALL_SECONDS)
+_NOT_COMPARED = ("save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH", WALL_SECONDS, EPOCH_LOGS)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -78,11 +78,12 @@ def measure_in_process(config, strategy_name, run_dir, launched_at, extra_epochs
         steps_per_epoch=config.steps,
         on_epoch_end=[lambda epoch, logs: first_epoch_end.append(time.time())],
     )
-    timed = [epoch["epoch_seconds"] for epoch in history[1:]]
+    epoch_seconds = [epoch["epoch_seconds"] for epoch in history[trainer.epochs_resumed :]]
+    timed = epoch_seconds[1:]
     return {
         "replicas": strategy.num_replicas_in_sync,
         "start_step": start_step,
-        "epoch_seconds": [epoch["epoch_seconds"] for epoch in history],
+        "epoch_seconds": epoch_seconds,
         "seconds_per_step": statistics.median(timed) / config.steps if timed else None,
         "launch_to_first_epoch_seconds": first_epoch_end[0] - launched_at,
     }

@@ -35,7 +35,8 @@ WALL_SECONDS = "wall_seconds"
 """The checkpoint key of the wall time the run had spent when it was saved (`RunClock`)."""
 EPOCH_LOGS = "epoch_logs"
 """The checkpoint key of the logs of the epochs ended so far, as JSON, so that a resumed run
-returns its whole history."""
+returns its whole history (a variable created outside the strategy: no accelerator holds
+strings)."""
 LATER_KEYS = (MODEL_STATE, LAST_EPOCH_END, WALL_SECONDS, EPOCH_LOGS)
 """Keys that checkpoints written by earlier versions lack (see `restore`)."""
 

@@ -27,7 +27,6 @@ weights, checkpoint cadence, the printed lines) lives in
 """
 
 import contextlib
-import functools
 import json
 import math
 import os
@@ -129,7 +128,6 @@ class DistributedTrainer:
             )
             wall_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="wall_seconds")
             self.optimizer.build(self.model.trainable_variables)
-        # On the host, outside the strategy: no accelerator holds strings.
         self.epoch_logs = tf.Variable("[]", dtype=tf.string, trainable=False, name="epoch_logs")
         self._checkpointed = {
             "model": model,
@@ -143,7 +141,6 @@ class DistributedTrainer:
             # A run interrupted in an epoch's end does it first when resumed.
             checkpoints.LAST_EPOCH_END: self.last_epoch_end,
             checkpoints.WALL_SECONDS: wall_seconds,
-            # A resumed run returns the epochs of the invocations before it too.
             checkpoints.EPOCH_LOGS: self.epoch_logs,
         }
         self.clock = checkpoints.RunClock(wall_seconds, time.time() if started is None else started)
@@ -163,8 +160,7 @@ class DistributedTrainer:
         self.checkpoint_manager = checkpoints.ClockedCheckpointManager(
             self.checkpoint, save_dir, max_checkpoints, self.clock
         )
-        self.epochs_resumed = 0
-        """How many of the epochs `fit` returned were ended by earlier invocations."""
+        self.epochs_resumed = 0  # Of the epochs `fit` returned, those of earlier invocations.
         self._train_function = None
         self._evaluate_function = None
         self._writers = {}
@@ -343,8 +339,7 @@ class DistributedTrainer:
             on_epoch_end: callables `fn(epoch, logs)` run at each epoch end.
 
         Returns:
-            A list with one dict of metrics per epoch of the run: those ended by earlier
-            invocations (kept in the checkpoint it resumed from), then those of this call.
+            One dict of metrics per epoch of the run, earlier invocations' (checkpointed) first.
         """
         steps_per_epoch = steps_per_epoch or count_batches(train_dataset)
         total_steps = epochs * steps_per_epoch
@@ -355,23 +350,16 @@ class DistributedTrainer:
         # Interrupted in the end of the epoch that ended at `step`: that end is done again.
         redo_epoch_end = step % steps_per_epoch == 0 and int(self.last_epoch_end.numpy()) < step
         epochs_ended = step // steps_per_epoch - redo_epoch_end
-        saved = json.loads(self.epoch_logs.numpy())
-        history = [logs for logs in saved if logs["epoch"] <= epochs_ended]
+        saved = {logs["epoch"]: logs for logs in json.loads(self.epoch_logs.numpy())}
+        history = [saved[epoch] for epoch in sorted(saved) if epoch <= epochs_ended]
         self.epochs_resumed = len(history)
-        end_epoch = functools.partial(
-            self._end_epoch,
-            history=history,
-            validation_dataset=validation_dataset,
-            callbacks=callbacks,
-            stop=stop,
-        )
+
+        def end_epoch(epoch, logs):
+            self._end_epoch(epoch, logs, history, validation_dataset, callbacks, stop)
+
         with stop, self._flushing_writers(), self._removing_worker_copy_if_interrupted():
-            if redo_epoch_end:
-                # Its training logs, if the interruption came after they were saved.
-                interrupted = [logs for logs in saved if logs["epoch"] == epochs_ended + 1]
-                end_epoch(
-                    epochs_ended, interrupted[0] if interrupted else {"epoch": epochs_ended + 1}
-                )
+            if redo_epoch_end:  # With its training logs if the interruption saved them.
+                end_epoch(epochs_ended, saved.get(epochs_ended + 1, {"epoch": epochs_ended + 1}))
             if step >= total_steps:
                 return history
             if step and self.chief:
@@ -386,10 +374,9 @@ class DistributedTrainer:
                 step = int(self.step.numpy())
         return history
 
-    def _end_epoch(self, epoch, logs, *, history, validation_dataset, callbacks, stop):
-        """An epoch's end: validation, the logs appended to `history` (and to the checkpointed
-        `epoch_logs`), then every callback's `on_epoch_end` (the `Checkpoints` one saves it);
-        a signal stops it at once (`StopOnSignal.epoch_end`)."""
+    def _end_epoch(self, epoch, logs, history, validation_dataset, callbacks, stop):
+        """An epoch's end: validation, its logs added to `history` and `epoch_logs`, then the
+        callbacks (`Checkpoints` saves it); a signal stops it at once (`StopOnSignal.epoch_end`)."""
         with stop.epoch_end(int(self.step.numpy())):
             if validation_dataset is not None:
                 logs |= self._validate(validation_dataset)
