@@ -93,7 +93,7 @@ def test_resumed_training_equals_uninterrupted_training(tmp_path, dropout):
 
     initial = make_trainer(strategy, tmp_path / "init").model.get_weights()
     uninterrupted = trainer(tmp_path / "a")
-    expected = uninterrupted.fit(data(), epochs=3)
+    uninterrupted_history = uninterrupted.fit(data(), epochs=3)
 
     trainer(tmp_path / "b").fit(data(), epochs=1, steps_per_epoch=4)
     # Interrupted after step 6: checkpoints are written every 2 steps.
@@ -106,7 +106,8 @@ def test_resumed_training_equals_uninterrupted_training(tmp_path, dropout):
     assert [epoch["epoch"] for epoch in history] == [1, 2, 3] and resumed.epochs_resumed == 1
     for epoch in (0, 2):  # Epoch 2 resumed mid-way: its metrics cover its last steps only.
         for name in ("train_loss", "train_accuracy"):
-            assert history[epoch][name] == pytest.approx(expected[epoch][name], abs=1e-6)
+            want = uninterrupted_history[epoch][name]
+            assert history[epoch][name] == pytest.approx(want, abs=1e-6)
     assert int(resumed.step.numpy()) == int(uninterrupted.step.numpy()) == 12
     for expected, actual in zip(uninterrupted.model.get_weights(), resumed.model.get_weights()):
         np.testing.assert_allclose(actual, expected, atol=1e-6)
