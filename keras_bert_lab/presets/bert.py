@@ -106,7 +106,9 @@ class BertImdbPreset(BertPreset):
     """BERT fine-tuned on IMDB sentiment (or trained from scratch).
 
     `config_name` and `vocabulary_size` size the encoder trained from
-    scratch (`--no-pretrain`); a pre-trained one brings its own.
+    scratch (`--no-pretrain`); a pre-trained one brings its own. `dropout`
+    applies in the encoder and on its pooled output, whatever dropout a
+    pre-trained encoder was pre-trained with.
     `sequence_length` must not exceed the pre-trained encoder's positions;
     long reviews keep their first tokens and their last `tail_length`
     (`data.pipelines.truncate_token_ids`).

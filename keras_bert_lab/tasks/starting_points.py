@@ -123,6 +123,9 @@ def fine_tuning_encoder(run, data, start_point=None):
             `data.train.texts` (cached in the run folder) and a new encoder of the preset's
             size; else what `load_bert` takes (its own vocabulary is used).
 
+    Either way the encoder's dropout is the preset's `dropout`: a pre-trained encoder's
+    (none after a Cramming-style pre-training) is replaced, as BERT fine-tunes with dropout.
+
     Raises:
         LoadError: `start_point` cannot be loaded, or its encoder takes fewer than the
             preset's `sequence_length` tokens.
@@ -136,6 +139,8 @@ def fine_tuning_encoder(run, data, start_point=None):
                     f"{start_point} takes at most {encoder.max_sequence_length} tokens; lower "
                     f"--set sequence_length (now {config.sequence_length})"
                 )
+            if encoder.dropout != config.dropout:
+                encoder = encoder.with_dropout(config.dropout)
             return encoder, tokenizer
         vocabulary = train_wordpiece_vocabulary(
             data.train.texts,
@@ -147,5 +152,6 @@ def fine_tuning_encoder(run, data, start_point=None):
             config.config_name,
             len(vocabulary),
             max_sequence_length=config.sequence_length,
+            dropout=config.dropout,
         )
         return encoder, make_wordpiece_tokenizer(vocabulary, lowercase=True)

@@ -80,3 +80,16 @@ def test_fine_tuning_needs_enough_positions(tmp_path, encoder):
     assert str(error.value) == (
         f"{tmp_path} takes at most 16 tokens; lower --set sequence_length (now 32)"
     )
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.1])
+def test_fine_tuning_takes_the_presets_dropout(tmp_path, encoder, dropout):
+    pretraining.save_encoder(tmp_path, encoder, VOCABULARY)
+    run = types.SimpleNamespace(
+        config=types.SimpleNamespace(sequence_length=16, dropout=dropout),
+        strategy=tf.distribute.get_strategy(),
+    )
+    loaded, _ = starting_points.fine_tuning_encoder(run, None, tmp_path)
+    assert loaded.dropout == dropout
+    for loaded_weight, weight in zip(loaded.get_weights(), encoder.get_weights(), strict=True):
+        np.testing.assert_array_equal(loaded_weight, weight)

@@ -202,6 +202,17 @@ class BertEncoder(keras.Model):
         }
         return cls(**(arguments | overrides))
 
+    def with_dropout(self, dropout):
+        """A copy of this encoder, with the same weights, whose dropout rate is `dropout`:
+        how fine-tuning brings back the dropout a pre-training without it left out.
+
+        Args:
+            dropout: float, the copy's dropout rate.
+        """
+        copy = type(self).from_config(self.get_config() | {"dropout": dropout})
+        copy.set_weights(self.get_weights())
+        return copy
+
     @property
     def token_embedding(self):
         """The `keras.layers.Embedding` of token ids; its `embeddings`

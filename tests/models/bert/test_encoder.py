@@ -120,6 +120,18 @@ def test_encoder_ignores_extra_input_keys():
     )
 
 
+def test_with_dropout_keeps_the_weights_and_sets_the_rate():
+    encoder = make_encoder(dropout=0.0, normalize_first=True)
+    batch = make_batch([7, 4], 7)
+    copy = encoder.with_dropout(0.5)
+    assert (copy.dropout, copy.normalize_first) == (0.5, True)
+    np.testing.assert_array_equal(copy(batch)["pooled_output"], encoder(batch)["pooled_output"])
+    np.testing.assert_array_equal(
+        encoder(batch, training=True)["pooled_output"], encoder(batch)["pooled_output"]
+    )
+    assert max_difference(copy(batch, training=True), encoder(batch)) > 1e-3
+
+
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 def test_mixed_precision(policy):
     encoder = make_encoder(dtype=policy)
