@@ -216,6 +216,30 @@ def _cpu_features():
     return []
 
 
+BFLOAT16_MATMUL_FEATURES = ("avx512_bf16", "amx_bf16")
+"""The x86 instruction sets that multiply bfloat16 matrices natively."""
+
+
+def bfloat16_is_emulated():
+    """True on an x86 CPU without `BFLOAT16_MATMUL_FEATURES` and with no accelerator beside
+    it: bfloat16 matrix products run slower than float32 ones there (README, "bfloat16 on
+    this CPU"). False where `/proc/cpuinfo` names no x86 feature (another architecture)."""
+    if any(device.device_type != "CPU" for device in tf.config.list_logical_devices()):
+        return False
+    features = _cpu_features()
+    return bool(features) and not set(features) & set(BFLOAT16_MATMUL_FEATURES)
+
+
+def precision_warning(precision):
+    """One line where the `precision` policy trains slower here than float32, else None."""
+    if precision == "mixed_bfloat16" and bfloat16_is_emulated():
+        return (
+            "this CPU has no bfloat16 instructions (AVX-512 BF16 or AMX): mixed_bfloat16 "
+            "trains slower here than --precision float32"
+        )
+    return None
+
+
 def machine_description():
     """CPU, accelerators, load and library versions: what measured figures depend on."""
     try:

@@ -38,6 +38,7 @@ from keras_bert_lab.training.optimizers import bert_adamw
 from keras_bert_lab.utils import (
     git_commit,
     machine_description,
+    precision_warning,
     remove_directory,
     write_json_atomically,
 )
@@ -269,7 +270,7 @@ class Run(RunFolder):
     def start(cls, experiment, parser, presets, argv=None, check_flags=None):
         """Parses flags; exits with status 0 after printing the results of a finished run
         (module docstring); prepares seeds, precision, strategy and folder (removed first
-        with `--force`); prints the folder's line.
+        with `--force`); prints the folder's line, then `utils.precision_warning`'s.
 
         Args:
             experiment: the experiment's name (`imdb_lstm`).
@@ -308,6 +309,8 @@ class Run(RunFolder):
             learning_rate=learning_rate,
         )
         run.announce()
+        if run.chief and (warning := precision_warning(config.precision)):
+            print(f"{experiment}: {warning}", flush=True)
         return run
 
     def load_data(self, loader, **kwargs):

@@ -8,6 +8,7 @@ import keras
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
+from keras_bert_lab import utils
 from keras_bert_lab.tasks.flags import experiment_parser
 from keras_bert_lab.tasks.run import Run, finished_results, headline
 
@@ -140,6 +141,35 @@ def test_the_preset_chooses_the_precision_and_the_flag_overrides_it(tmp_path):
         assert run.config.precision == keras.config.dtype_policy().name == "float32"
     finally:
         keras.config.set_dtype_policy("float32")
+
+
+@pytest.mark.parametrize(
+    ("cpu_features", "warned"),
+    [
+        (["avx2", "fma"], True),
+        (["avx2", "fma", "avx512f", "avx512_bf16"], False),
+        (["avx2", "fma", "avx512f", "amx_bf16"], False),
+        ([], False),  # Not an x86 CPU, or no /proc/cpuinfo: nothing known.
+    ],
+)
+def test_bfloat16_on_a_cpu_without_bfloat16_instructions_is_announced_as_slower(
+    tmp_path, capsys, monkeypatch, cpu_features, warned
+):
+    monkeypatch.setattr(utils, "_cpu_features", lambda: cpu_features)
+    try:
+        start(tmp_path, "--precision", "mixed_bfloat16")
+    finally:
+        keras.config.set_dtype_policy("float32")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("exp: run folder ")
+    assert lines[1:] == (
+        [
+            "exp: this CPU has no bfloat16 instructions (AVX-512 BF16 or AMX): mixed_bfloat16 "
+            "trains slower here than --precision float32"
+        ]
+        if warned
+        else []
+    )
 
 
 def test_hparams_leave_out_metrics_that_are_not_numbers(tmp_path):
