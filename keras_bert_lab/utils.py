@@ -222,8 +222,9 @@ BFLOAT16_MATMUL_FEATURES = ("avx512_bf16", "amx_bf16")
 
 def bfloat16_is_emulated():
     """True on an x86 CPU without `BFLOAT16_MATMUL_FEATURES` and with no accelerator beside
-    it: bfloat16 matrix products run slower than float32 ones there (README, "bfloat16 on
-    this CPU"). False where `/proc/cpuinfo` names no x86 feature (another architecture)."""
+    it: bfloat16 matrix products run slower than float32 ones there (docs/performance.md,
+    "bfloat16 on this CPU"). False where `/proc/cpuinfo` names no x86 feature (another
+    architecture)."""
     if any(device.device_type != "CPU" for device in tf.config.list_logical_devices()):
         return False
     features = _cpu_features()

@@ -21,8 +21,8 @@ class Dropout(keras.layers.Dropout):
       (`kernels.random_number_algorithm`).
 
     `python -m experiments.benchmark` times it against
-    `keras.layers.Dropout`, alone and inside the BERT training step (README,
-    Performance).
+    `keras.layers.Dropout`, alone and inside the BERT training step
+    (docs/performance.md).
 
     Args:
         rate: float in `[0, 1]`, the fraction of elements dropped.

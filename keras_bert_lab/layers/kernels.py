@@ -10,7 +10,7 @@ that the layer files can read like the papers:
   (`HeadsProjection`), whose bias gradient is also a matrix product
   (`add_bias`).
 
-README, Performance, shows what each one buys in the benchmark.
+docs/performance.md shows what each one buys in the benchmark.
 """
 
 import math
@@ -38,7 +38,7 @@ def random_number_algorithm():
 
     ThreeFry inside an XLA compilation (`tf.function(jit_compile=True)`,
     TPU), Philox elsewhere: TensorFlow's CPU and GPU kernels have no
-    ThreeFry, and XLA's CPU code for Philox is slow (README, Performance).
+    ThreeFry, and XLA's CPU code for Philox is slow (docs/performance.md).
     ThreeFry is also JAX's default generator.
 
     Returns:

@@ -47,7 +47,7 @@ class BertPretrainPreset(BertPreset):
     The `cpu` preset is BERT-tiny (2 layers, hidden 128) at 128 tokens, sized so that
     16,000 steps (512,000 sequences, about two passes over the 240,000 examples) train
     within the hour on 2 cores, where a larger encoder sees too little text in that time
-    (the README's Performance section has the measured speeds). `steps_per_epoch` ×
+    (docs/performance.md has the measured speeds). `steps_per_epoch` ×
     `epochs` caps the run (an "epoch" is then a slice of the stream of
     examples, for validation and logging).
     `sequence_length` is also the encoder's number of positions, so

@@ -74,7 +74,7 @@ IMDB_STUDY_PRESETS = {
         sequence_length=64,
         tail_length=16,
     ),
-    # MiniLM-L6 at 512 tokens in bfloat16: 92.31% against 91.44% at 256 in float32 (README).
+    # MiniLM-L6 at 512 tokens in bfloat16: 92.31% against 91.44% at 256 in float32 (docs/imdb.md).
     "cpu": ImdbStudyPreset(
         real_checkpoint_sequence_length=512,
         real_checkpoint_tail_length=384,

@@ -32,11 +32,11 @@ class TranslateFrEnPreset(TrainingPreset):
     β2 = 0.98, ε = 1e-9. `learning_rate_decay`: after the warm-up the rate falls from its
     peak along a line to 0 at the run's last step (`"linear"`, the default: tied to the
     step budget as in Li et al. 2020, "Budgeted Training"; in the cpu recipe it beat the
-    paper's decay by 1.2 BLEU on validation at equal steps, the README's "Linear decay"), or
-    as the inverse square root of the step (`"rsqrt"`, the paper's). `batch_size` is per
-    replica. `max_*` fields limit a split (None: all of it); `max_test_sources` counts distinct test
-    sources, each scored against all its references. The split fractions
-    go to `data.fra_eng.load_fra_eng` (the tiny smoke corpus needs larger
+    paper's decay by 1.2 BLEU on validation at equal steps: "Linear decay" in
+    docs/translator.md), or as the inverse square root of the step (`"rsqrt"`, the paper's).
+    `batch_size` is per replica. `max_*` fields limit a split (None: all of it);
+    `max_test_sources` counts distinct test sources, each scored against all its references.
+    The split fractions go to `data.fra_eng.load_fra_eng` (the tiny smoke corpus needs larger
     ones to have a validation split at all). `reload_check_sources` test
     sources are translated again by the reloaded `.keras` pipeline and the
     SavedModel; `speed_sentences` are decoded to time the search;
@@ -47,10 +47,10 @@ class TranslateFrEnPreset(TrainingPreset):
     keeps the mean of its weights at the last n epoch ends instead of the best epoch's where
     the mean's validation loss is lower (checkpoint averaging, §6.1 of the paper;
     `tasks.workflow.keep_better_average`); 1: the best epoch's. The default, 3, won on
-    validation loss in the cpu recipe (the README's "Checkpoint averaging").
+    validation loss in the cpu recipe ("Checkpoint averaging" in docs/translator.md).
 
     The defaults are the `cpu` preset, sized to train in about an hour on a 2-core CPU
-    (the README's Performance section has the measured speeds; `--precision
+    (docs/performance.md has the measured speeds; `--precision
     mixed_bfloat16` where the CPU has AVX-512 BF16).
     """
 
