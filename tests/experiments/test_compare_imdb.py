@@ -13,6 +13,7 @@ import tensorflow as tf
 from experiments import compare_imdb, results_table
 from keras_bert_lab.analysis import results as results_module
 from keras_bert_lab.analysis.results import comparison_rows
+from keras_bert_lab.presets.study import IMDB_STUDY_PRESETS
 from keras_bert_lab.tasks import study
 from tests.experiments import cluster
 
@@ -154,6 +155,35 @@ def test_the_smoke_study_runs_every_stage_reuses_them_and_moves_what_a_setting_c
     lstm_results = json.loads((lstm / "results.json").read_text())
     assert lstm_results["config"]["tail_length"] == 4
     assert f"--init-embeddings={word2vec}" in lstm_results["command"]
+
+
+def test_the_plan_scales_the_measured_times_to_this_machines_pace(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(compare_imdb, "REFERENCE_DIR", tmp_path)
+    stages = study.select_stages(
+        study.study_stages("cpu", tmp_path, IMDB_STUDY_PRESETS["cpu"]), ["lstm_word2vec"]
+    )
+    word2vec, lstm = stages
+    measured = {
+        "word2vec": {"seconds": 1200.0, "optimizer_steps": 5000},
+        "lstm_word2vec": {"seconds": 240.0, "optimizer_steps": 2000},
+    }
+    machine = {"cpu_model": "Some Xeon", "usable_cpus": 2, "accelerators": []}
+    reference = {"machine": machine, "stages": measured}
+    (tmp_path / "compare_imdb-cpu-stages.json").write_text(json.dumps(reference))
+
+    compare_imdb.print_plan(stages, tmp_path, "cpu")
+    out = capsys.readouterr().out
+    assert "(new, about 4 min)" in out
+    assert "about 24 min left, as measured on Some Xeon, 2 CPUs" in out
+
+    # word2vec took twice its measured time here, so the BiLSTM should too.
+    word2vec.run_dir(tmp_path).mkdir(parents=True)
+    results = {"wall_time_seconds": 2400.0, "metrics": {"optimizer_steps": 5000}}
+    (word2vec.run_dir(tmp_path) / "results.json").write_text(json.dumps(results))
+    compare_imdb.print_plan(stages, tmp_path, "cpu")
+    out = capsys.readouterr().out
+    assert f"2. lstm_word2vec: {lstm.run_dir(tmp_path)} (new, about 8 min)" in out
+    assert "about 8 min left, at this machine's pace, 2.0× the times measured on Some Xeon" in out
 
 
 def test_readme_table_is_generated_from_results_files(tmp_path):

@@ -8,7 +8,13 @@ import tensorflow as tf
 
 from keras_bert_lab.presets.study import IMDB_STUDY_PRESETS
 from keras_bert_lab.tasks import study
-from keras_bert_lab.tasks.study import seconds_left, select_stages, stage_times, study_stages
+from keras_bert_lab.tasks.study import (
+    pace,
+    seconds_left,
+    select_stages,
+    stage_times,
+    study_stages,
+)
 
 
 def stages(tmp_path):
@@ -97,3 +103,17 @@ def test_the_time_left_is_the_measured_time_of_what_is_not_done(tmp_path):
     manager.save(checkpoint_number=4000)
     assert seconds_left(pretraining, here, reference) == pytest.approx(2250.0)
     assert seconds_left(by_name["word2vec"], here, reference) is None  # Never measured.
+
+
+def test_the_pace_is_this_machines_time_over_the_measured_once_it_adds_up(tmp_path):
+    by_name = {stage.name: stage for stage in stages(tmp_path)}
+    measured, here = tmp_path / "measured", tmp_path / "here"
+    finish(by_name["ngrams"], measured, 60.0, 1000)
+    finish(by_name["word2vec"], measured, 1200.0, 5000)
+    reference = stage_times(by_name.values(), measured)
+    assert pace(by_name.values(), here, reference) is None  # Nothing finished here yet.
+    finish(by_name["ngrams"], here, 150.0, 1000)
+    assert pace(by_name.values(), here, reference) is None  # 60 s measured: mostly start-up.
+    finish(by_name["word2vec"], here, 2370.0, 5000)
+    finish(by_name["lstm"], here, 400.0, 2000)  # Not in the reference: left out.
+    assert pace(by_name.values(), here, reference) == pytest.approx(2520.0 / 1260.0)
