@@ -220,25 +220,38 @@ BFLOAT16_MATMUL_FEATURES = ("avx512_bf16", "amx_bf16")
 """The x86 instruction sets that multiply bfloat16 matrices natively."""
 
 
-def bfloat16_is_emulated():
-    """True on an x86 CPU without `BFLOAT16_MATMUL_FEATURES` and with no accelerator beside
-    it: bfloat16 matrix products run slower than float32 ones there (docs/performance.md,
-    "bfloat16 on this CPU"). False where `/proc/cpuinfo` names no x86 feature (another
-    architecture)."""
-    if any(device.device_type != "CPU" for device in tf.config.list_logical_devices()):
-        return False
+def resolve_precision(precision):
+    """The Keras dtype policy that a `precision` field or flag chooses, and one line to print
+    about it (or None).
+
+    `"auto"` is `mixed_bfloat16` beside an accelerator or on an x86 CPU with
+    `BFLOAT16_MATMUL_FEATURES`, and `float32` anywhere else: on an x86 CPU without them,
+    bfloat16 matrix products are emulated and run slower than float32 ones
+    (docs/performance.md, "bfloat16 on this CPU"). The line says what `"auto"` chose and why,
+    or that an explicit `mixed_bfloat16` trains slower here than float32.
+    """
+    # Physical devices: listing logical ones would fix them before `--cpu-devices` splits the CPU.
+    accelerator = any(device.device_type != "CPU" for device in tf.config.list_physical_devices())
     features = _cpu_features()
-    return bool(features) and not set(features) & set(BFLOAT16_MATMUL_FEATURES)
-
-
-def precision_warning(precision):
-    """One line where the `precision` policy trains slower here than float32, else None."""
-    if precision == "mixed_bfloat16" and bfloat16_is_emulated():
-        return (
+    native = [feature for feature in features if feature in BFLOAT16_MATMUL_FEATURES]
+    if precision == "auto":
+        if accelerator or native:
+            why = (
+                "beside an accelerator"
+                if accelerator
+                else f"this CPU multiplies bfloat16 natively ({', '.join(native)})"
+            )
+            return "mixed_bfloat16", f"--precision auto: mixed_bfloat16, {why}"
+        return "float32", (
+            "--precision auto: float32, no bfloat16 instructions known on this CPU "
+            "(AVX-512 BF16 or AMX)"
+        )
+    if precision == "mixed_bfloat16" and features and not (accelerator or native):
+        return precision, (
             "this CPU has no bfloat16 instructions (AVX-512 BF16 or AMX): mixed_bfloat16 "
             "trains slower here than --precision float32"
         )
-    return None
+    return precision, None
 
 
 def machine_description():

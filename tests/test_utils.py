@@ -1,6 +1,8 @@
-"""Atomic writes: a failed or disk-full write leaves the previous file intact."""
+"""Atomic writes (a failed or disk-full write leaves the previous file intact), and the
+policy that `--precision auto` chooses."""
 
 import errno
+import types
 from pathlib import Path
 
 import keras
@@ -113,3 +115,14 @@ def test_the_machine_description_names_the_cpus_matmul_instruction_sets():
             .split()
         )
         assert features == [feature for feature in utils.MATMUL_FEATURES if feature in flags]
+
+
+def test_auto_precision_is_bfloat16_beside_an_accelerator(monkeypatch):
+    gpu = types.SimpleNamespace(device_type="GPU", name="/device:GPU:0")
+    monkeypatch.setattr(utils.tf.config, "list_physical_devices", lambda: [gpu])
+    monkeypatch.setattr(utils, "_cpu_features", lambda: ["avx2", "fma"])
+    assert utils.resolve_precision("auto") == (
+        "mixed_bfloat16",
+        "--precision auto: mixed_bfloat16, beside an accelerator",
+    )
+    assert utils.resolve_precision("mixed_bfloat16") == ("mixed_bfloat16", None)

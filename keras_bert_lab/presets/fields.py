@@ -45,8 +45,10 @@ def rate(default):
     return dataclasses.field(default=default, metadata={_CHECK: ("rate",)})
 
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-"""The Keras dtype policies a run trains under (`--precision`, a preset's `precision`)."""
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
+"""The Keras dtype policies a run trains under (`--precision`, a preset's `precision`);
+`auto`: `mixed_bfloat16` where this machine multiplies bfloat16 natively, else `float32`
+(`utils.resolve_precision`)."""
 
 
 LEARNING_RATE_DECAYS = ("cosine", "linear")

@@ -210,7 +210,8 @@ def add_distribution_flags(parser):
         "--precision",
         choices=PRECISIONS,
         default=None,
-        help="the Keras dtype policy of the training; default: the preset's `precision`",
+        help="the Keras dtype policy of the training (auto: mixed_bfloat16 where this machine "
+        "multiplies bfloat16 natively, else float32); default: the preset's `precision`",
     )
     parser.add_argument(
         "--jit-compile", action="store_true", help="compile the training step with XLA"

@@ -1,11 +1,10 @@
 """What every experiment module shares: the run folder, TensorBoard HParams and
 `results.json`, the one-line console reports, and `command_line`.
 
-A training experiment parses its flags with `flags.experiment_parser`, then
-`Run.start(...)` picks the preset, applies overrides, sets seeds, precision
-and the `tf.distribute` strategy, and names the run folder
-`<logdir>/<experiment>/<run-name>/`, where everything the run writes goes (it is made by
-the first write, so a run that fails before writing, on missing data say, leaves none).
+A training experiment parses its flags with `flags.experiment_parser`, then `Run.start(...)`
+picks the preset, applies overrides, sets seeds, precision and the `tf.distribute` strategy,
+and names the run folder `<logdir>/<experiment>/<run-name>/`, where all it writes goes (made
+by the first write, so a run that fails before writing, on missing data say, leaves none).
 
 Started again with the same command, a run resumes from its last checkpoint; a run whose
 folder holds its `results.json` (written last, atomically, after the model is saved and
@@ -38,8 +37,8 @@ from keras_bert_lab.training.optimizers import bert_adamw
 from keras_bert_lab.utils import (
     git_commit,
     machine_description,
-    precision_warning,
     remove_directory,
+    resolve_precision,
     write_json_atomically,
 )
 
@@ -270,18 +269,19 @@ class Run(RunFolder):
     def start(cls, experiment, parser, presets, argv=None, check_flags=None):
         """Parses flags; exits with status 0 after printing the results of a finished run
         (module docstring); prepares seeds, precision, strategy and folder (removed first
-        with `--force`); prints the folder's line, then `utils.precision_warning`'s.
+        with `--force`); prints the folder's line, then `utils.resolve_precision`'s.
 
         Args:
             experiment: the experiment's name (`imdb_lstm`).
             parser: its `flags.experiment_parser`.
             presets: `{name: preset}`.
             argv: the flags (default: the command line).
-            check_flags: `check_flags(parser, args)`, called once the flags are parsed and
-                before anything else, to reject flags that do not go together with
-                `parser.error`.
+            check_flags: `check_flags(parser, args)`, called once the flags are parsed, to
+                reject flags that do not go together with `parser.error`.
         """
         args, config = parse_flags(parser, presets, argv)
+        precision, precision_line = resolve_precision(config.precision)
+        config = dataclasses.replace(config, precision=precision)
         if check_flags is not None:
             check_flags(parser, args)
         run_dir = run_folder(experiment, args)
@@ -309,8 +309,8 @@ class Run(RunFolder):
             learning_rate=learning_rate,
         )
         run.announce()
-        if run.chief and (warning := precision_warning(config.precision)):
-            print(f"{experiment}: {warning}", flush=True)
+        if run.chief and precision_line:
+            print(f"{experiment}: {precision_line}", flush=True)
         return run
 
     def load_data(self, loader, **kwargs):

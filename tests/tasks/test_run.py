@@ -143,33 +143,46 @@ def test_the_preset_chooses_the_precision_and_the_flag_overrides_it(tmp_path):
         keras.config.set_dtype_policy("float32")
 
 
+SLOWER = (
+    "exp: this CPU has no bfloat16 instructions (AVX-512 BF16 or AMX): mixed_bfloat16 "
+    "trains slower here than --precision float32"
+)
+AUTO_FLOAT32 = (
+    "exp: --precision auto: float32, no bfloat16 instructions known on this CPU "
+    "(AVX-512 BF16 or AMX)"
+)
+
+
 @pytest.mark.parametrize(
-    ("cpu_features", "warned"),
+    ("cpu_features", "precision", "policy", "line"),
     [
-        (["avx2", "fma"], True),
-        (["avx2", "fma", "avx512f", "avx512_bf16"], False),
-        (["avx2", "fma", "avx512f", "amx_bf16"], False),
-        ([], False),  # Not an x86 CPU, or no /proc/cpuinfo: nothing known.
+        (["avx2", "fma"], "mixed_bfloat16", "mixed_bfloat16", SLOWER),
+        (["avx2", "fma", "avx512f", "avx512_bf16"], "mixed_bfloat16", "mixed_bfloat16", None),
+        (["avx2", "fma", "avx512f", "amx_bf16"], "mixed_bfloat16", "mixed_bfloat16", None),
+        ([], "mixed_bfloat16", "mixed_bfloat16", None),  # Not x86, or no /proc/cpuinfo.
+        (["avx2", "fma"], "auto", "float32", AUTO_FLOAT32),
+        (
+            ["avx2", "fma", "avx512f", "avx512_bf16"],
+            "auto",
+            "mixed_bfloat16",
+            "exp: --precision auto: mixed_bfloat16, this CPU multiplies bfloat16 natively "
+            "(avx512_bf16)",
+        ),
+        ([], "auto", "float32", AUTO_FLOAT32),
     ],
 )
-def test_bfloat16_on_a_cpu_without_bfloat16_instructions_is_announced_as_slower(
-    tmp_path, capsys, monkeypatch, cpu_features, warned
+def test_the_precision_line_says_what_bfloat16_costs_and_what_auto_chose(
+    tmp_path, capsys, monkeypatch, cpu_features, precision, policy, line
 ):
     monkeypatch.setattr(utils, "_cpu_features", lambda: cpu_features)
     try:
-        start(tmp_path, "--precision", "mixed_bfloat16")
+        run = start(tmp_path, "--precision", precision)
+        assert run.config.precision == keras.config.dtype_policy().name == policy
     finally:
         keras.config.set_dtype_policy("float32")
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("exp: run folder ")
-    assert lines[1:] == (
-        [
-            "exp: this CPU has no bfloat16 instructions (AVX-512 BF16 or AMX): mixed_bfloat16 "
-            "trains slower here than --precision float32"
-        ]
-        if warned
-        else []
-    )
+    assert lines[1:] == ([line] if line else [])
 
 
 def test_hparams_leave_out_metrics_that_are_not_numbers(tmp_path):
