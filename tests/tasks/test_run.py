@@ -185,6 +185,27 @@ def test_the_precision_line_says_what_bfloat16_costs_and_what_auto_chose(
     assert lines[1:] == ([line] if line else [])
 
 
+def test_a_run_of_precision_auto_records_the_policy_it_chose(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(utils, "_cpu_features", lambda: ["avx2", "fma"])
+    try:
+        run = start(tmp_path, "--precision", "auto")
+        run.run_dir.mkdir(parents=True)
+        run.record_configuration()  # Before its first step; then interrupted.
+        recorded = json.loads((run.run_dir / "configuration.json").read_text())
+        assert recorded["config"]["precision"] == "float32"
+        assert start(tmp_path, "--precision", "auto").run_dir == run.run_dir  # It resumes.
+        # Where `auto` chooses bfloat16, resuming would mix two policies: a flag error.
+        monkeypatch.setattr(utils, "_cpu_features", lambda: ["avx2", "fma", "avx512_bf16"])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
+            start(tmp_path, "--precision", "auto")
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "unfinished run of other flags (precision: 'float32' -> 'mixed_bfloat16')" in error
+
+
 def test_hparams_leave_out_metrics_that_are_not_numbers(tmp_path):
     # A resumed run that trained no step has no speed: `None` made `tf.summary` raise.
     run = start(tmp_path)
