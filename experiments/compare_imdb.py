@@ -73,6 +73,7 @@ from keras_bert_lab.tasks.study import (
 )
 from keras_bert_lab.training.interrupts import run_child
 from keras_bert_lab.utils import (
+    BFLOAT16_MATMUL_FEATURES,
     atomic_directory,
     machine_description,
     write_json_atomically,
@@ -220,7 +221,10 @@ def reference_times(preset):
         return {}, None
     reference = json.loads(path.read_text())
     machine = reference["machine"]
-    where = [machine["cpu_model"], f"{machine['usable_cpus']} CPUs", *machine["accelerators"]]
+    # Its bfloat16 instructions: without them here, `--precision auto` stages run in float32.
+    native = [f for f in machine.get("cpu_features", []) if f in BFLOAT16_MATMUL_FEATURES]
+    cpu = machine["cpu_model"] + (f" ({', '.join(native)})" if native else "")
+    where = [cpu, f"{machine['usable_cpus']} CPUs", *machine["accelerators"]]
     return reference["stages"], ", ".join(where)
 
 

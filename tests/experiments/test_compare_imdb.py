@@ -167,14 +167,19 @@ def test_the_plan_scales_the_measured_times_to_this_machines_pace(tmp_path, monk
         "word2vec": {"seconds": 1200.0, "optimizer_steps": 5000},
         "lstm_word2vec": {"seconds": 240.0, "optimizer_steps": 2000},
     }
-    machine = {"cpu_model": "Some Xeon", "usable_cpus": 2, "accelerators": []}
+    machine = {
+        "cpu_model": "Some Xeon",
+        "cpu_features": ["avx2", "avx512f", "amx_bf16"],
+        "usable_cpus": 2,
+        "accelerators": [],
+    }
     reference = {"machine": machine, "stages": measured}
     (tmp_path / "compare_imdb-cpu-stages.json").write_text(json.dumps(reference))
 
     compare_imdb.print_plan(stages, tmp_path, "cpu")
     out = capsys.readouterr().out
     assert "(new, about 4 min)" in out
-    assert "about 24 min left, as measured on Some Xeon, 2 CPUs" in out
+    assert "about 24 min left, as measured on Some Xeon (amx_bf16), 2 CPUs" in out
 
     # word2vec took twice its measured time here, so the BiLSTM should too.
     word2vec.run_dir(tmp_path).mkdir(parents=True)
