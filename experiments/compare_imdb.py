@@ -75,7 +75,9 @@ from keras_bert_lab.training.interrupts import run_child
 from keras_bert_lab.utils import (
     BFLOAT16_MATMUL_FEATURES,
     atomic_directory,
+    auto_precision,
     machine_description,
+    resolve_precision,
     write_json_atomically,
     write_text_atomically,
 )
@@ -212,20 +214,26 @@ def forwarded(parser, args, experiment):
     return words
 
 
-def reference_times(preset):
-    """The `stages` of `results/compare_imdb-<preset>-stages.json` (the stage times of a
-    study of `preset` measured to its end, a copy of its `stages.json`) and where they were
-    measured; `({}, None)` without one."""
+def reference_times(preset, stages):
+    """The `stages` times of `results/compare_imdb-<preset>-stages.json` (a study of
+    `preset` measured to its end, a copy of its `stages.json`) that apply here, and where
+    they were measured; `({}, None)` without one. A stage of `stages` at `--precision auto`
+    has none where auto chooses another policy here than there (`utils.auto_precision`):
+    bfloat16 on a CPU with bfloat16 instructions, float32 on one without, times apart."""
     path = REFERENCE_DIR / f"{EXPERIMENT}-{preset}-stages.json"
     if not path.is_file():
         return {}, None
     reference = json.loads(path.read_text())
     machine = reference["machine"]
-    # Its bfloat16 instructions: without them here, `--precision auto` stages run in float32.
-    native = [f for f in machine.get("cpu_features", []) if f in BFLOAT16_MATMUL_FEATURES]
+    native = [f for f in machine["cpu_features"] if f in BFLOAT16_MATMUL_FEATURES]
     cpu = machine["cpu_model"] + (f" ({', '.join(native)})" if native else "")
     where = [cpu, f"{machine['usable_cpus']} CPUs", *machine["accelerators"]]
-    return reference["stages"], ", ".join(where)
+    times = reference["stages"]
+    policy_there = auto_precision(machine["cpu_features"], machine["accelerators"])
+    if policy_there != resolve_precision("auto")[0]:
+        auto = {stage.name for stage in stages if stage.settings.get("precision") == "auto"}
+        times = {name: measured for name, measured in times.items() if name not in auto}
+    return times, ", ".join(where)
 
 
 def _minutes(seconds):
@@ -250,7 +258,7 @@ def print_plan(stages, logdir, preset):
     """One line per stage: its name, run folder, state (`tasks.study.stage_state`) and the
     time it needs, as measured (`reference_times`) and scaled to this machine's pace where
     finished stages give it (`tasks.study.pace`); then the study's time left."""
-    reference, machine = reference_times(preset)
+    reference, machine = reference_times(preset, stages)
     speed = pace(stages, logdir, reference)
     print(f"{EXPERIMENT}: {len(stages)} stages", flush=True)
     for number, stage in enumerate(stages, 1):
@@ -260,12 +268,23 @@ def print_plan(stages, logdir, preset):
             state += f", about {_minutes(left)}"
         print(f"  {number}. {stage.name}: {stage.run_dir(logdir)} ({state})")
     left = time_left(stages, logdir, reference, speed)
+    unmeasured = [stage.name for stage in stages if time_left([stage], logdir, reference) is None]
     if left == 0:
         print(f"{EXPERIMENT}: nothing left to run (every stage finished or skipped)", flush=True)
-    elif left is None:
+    elif machine is None:
         print(
-            f"{EXPERIMENT}: no time estimate for some stages (no study of preset {preset} "
-            f"measured to its end in {REFERENCE_DIR.name}/)"
+            f"{EXPERIMENT}: no time estimate (no study of preset {preset} measured to its end "
+            f"in {REFERENCE_DIR.name}/)"
+        )
+    elif left is None:
+        known = time_left(
+            [stage for stage in stages if stage.name not in unmeasured], logdir, reference, speed
+        )
+        print(
+            f"{EXPERIMENT}: no estimate for {', '.join(unmeasured)} (measured there at another "
+            f"precision, or not at all); about {_minutes(known)} left for the other stages, "
+            f"{_pace_words(speed, machine)}",
+            flush=True,
         )
     else:
         print(
@@ -395,7 +414,7 @@ def run_stages(parser, args, stages, assignments):
     classifiers, a skipped stage's row saying why. A row's `compute_minutes` are the wall
     minutes of its run and of the runs it starts from (`tasks.study.select_stages`)."""
     rows, seconds, started = [], {}, time.monotonic()
-    reference, _ = reference_times(args.preset)
+    reference, _ = reference_times(args.preset, stages)
     for number, stage in enumerate(stages, 1):
         if stage.skipped:
             print(f"{EXPERIMENT}: [{number}/{len(stages)}] {stage.name} skipped: {stage.skipped}")

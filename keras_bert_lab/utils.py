@@ -220,33 +220,37 @@ BFLOAT16_MATMUL_FEATURES = ("avx512_bf16", "amx_bf16")
 """The x86 instruction sets that multiply bfloat16 matrices natively."""
 
 
-def resolve_precision(precision):
-    """The Keras dtype policy that a `precision` field or flag chooses, and one line to print
-    about it (or None).
+def auto_precision(cpu_features, accelerators):
+    """The policy `--precision auto` chooses on a machine with these `MATMUL_FEATURES` and
+    accelerators: `mixed_bfloat16` beside an accelerator or on an x86 CPU with
+    `BFLOAT16_MATMUL_FEATURES`, `float32` anywhere else (there bfloat16 matrix products are
+    emulated and run slower than float32 ones: docs/performance.md, "bfloat16 on this CPU")."""
+    native = any(feature in BFLOAT16_MATMUL_FEATURES for feature in cpu_features)
+    return "mixed_bfloat16" if accelerators or native else "float32"
 
-    `"auto"` is `mixed_bfloat16` beside an accelerator or on an x86 CPU with
-    `BFLOAT16_MATMUL_FEATURES`, and `float32` anywhere else: on an x86 CPU without them,
-    bfloat16 matrix products are emulated and run slower than float32 ones
-    (docs/performance.md, "bfloat16 on this CPU"). The line says what `"auto"` chose and why,
-    or that an explicit `mixed_bfloat16` trains slower here than float32.
+
+def resolve_precision(precision):
+    """The Keras dtype policy that a `precision` field or flag chooses (`auto_precision` on
+    this machine for `"auto"`), and one line to print about it (or None): what `"auto"`
+    chose and why, or that an explicit `mixed_bfloat16` trains slower here than float32.
     """
     # Physical devices: listing logical ones would fix them before `--cpu-devices` splits the CPU.
-    accelerator = any(device.device_type != "CPU" for device in tf.config.list_physical_devices())
+    accelerators = [
+        device for device in tf.config.list_physical_devices() if device.device_type != "CPU"
+    ]
     features = _cpu_features()
     native = [feature for feature in features if feature in BFLOAT16_MATMUL_FEATURES]
     if precision == "auto":
-        if accelerator or native:
-            why = (
-                "beside an accelerator"
-                if accelerator
-                else f"this CPU multiplies bfloat16 natively ({', '.join(native)})"
-            )
-            return "mixed_bfloat16", f"--precision auto: mixed_bfloat16, {why}"
-        return "float32", (
-            "--precision auto: float32, no bfloat16 instructions known on this CPU "
-            "(AVX-512 BF16 or AMX)"
-        )
-    if precision == "mixed_bfloat16" and features and not (accelerator or native):
+        policy = auto_precision(features, accelerators)
+        if accelerators:
+            why = "beside an accelerator"
+        elif native:
+            why = f"this CPU multiplies bfloat16 natively ({', '.join(native)})"
+        else:
+            why = "no bfloat16 instructions known on this CPU (AVX-512 BF16 or AMX)"
+        return policy, f"--precision auto: {policy}, {why}"
+    emulated = features and auto_precision(features, accelerators) == "float32"
+    if precision == "mixed_bfloat16" and emulated:
         return precision, (
             "this CPU has no bfloat16 instructions (AVX-512 BF16 or AMX): mixed_bfloat16 "
             "trains slower here than --precision float32"

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from experiments import compare_imdb, results_table
+from keras_bert_lab import utils
 from keras_bert_lab.analysis import results as results_module
 from keras_bert_lab.analysis.results import comparison_rows
 from keras_bert_lab.presets.study import IMDB_STUDY_PRESETS
@@ -32,7 +33,7 @@ def test_the_smoke_study_runs_every_stage_reuses_them_and_moves_what_a_setting_c
     monkeypatch.setattr(compare_imdb, "REFERENCE_DIR", reference)
     rows = smoke_study(tiny_imdb_dir, tmp_path, "--epochs", "1", "--seed", "7")
     out = capfd.readouterr().out
-    assert "compare_imdb: no time estimate for some stages" in out
+    assert "compare_imdb: no time estimate (no study of preset smoke measured" in out
     commands = [line for line in out.splitlines() if line.startswith("$ ")]
     assert len(commands) == 10
     assert all(line.startswith("$ python -m experiments.") for line in commands)
@@ -109,7 +110,7 @@ def test_the_smoke_study_runs_every_stage_reuses_them_and_moves_what_a_setting_c
     again = smoke_study(tiny_imdb_dir, tmp_path, "--epochs", "1", "--seed", "7")
     out = capfd.readouterr().out
     assert "compare_imdb: nothing left to run (every stage finished or skipped)" in out
-    estimates, machine = compare_imdb.reference_times("smoke")
+    estimates, machine = compare_imdb.reference_times("smoke", [])
     assert estimates == times["stages"] and " CPUs" in machine
     assert again == rows
     # Each stage's results printed, no stage started, nothing trained.
@@ -189,6 +190,49 @@ def test_the_plan_scales_the_measured_times_to_this_machines_pace(tmp_path, monk
     out = capsys.readouterr().out
     assert f"2. lstm_word2vec: {lstm.run_dir(tmp_path)} (new, about 8 min)" in out
     assert "about 8 min left, at this machine's pace, 2.0× the times measured on Some Xeon" in out
+
+
+def test_the_plan_has_no_time_for_a_stage_that_auto_runs_at_another_precision_here(
+    tmp_path, monkeypatch, capsys
+):
+    # The measured study fine-tuned MiniLM-L6 in bfloat16 on a CPU with AMX; without
+    # bfloat16 instructions `--precision auto` runs it in float32, at another pace.
+    monkeypatch.setattr(compare_imdb, "REFERENCE_DIR", tmp_path)
+    monkeypatch.setattr(study, "minilm_folder", lambda: tmp_path / "minilm")
+    stages = study.select_stages(
+        study.study_stages("cpu", tmp_path, IMDB_STUDY_PRESETS["cpu"]),
+        ["ngrams", "bert_real_checkpoint"],
+    )
+    ngrams, minilm = stages
+    measured = {
+        "ngrams": {"seconds": 60.0, "optimizer_steps": 1000},
+        "bert_real_checkpoint": {"seconds": 3000.0, "optimizer_steps": 704},
+    }
+    machine = {
+        "cpu_model": "Some Xeon",
+        "cpu_features": ["avx2", "avx512f", "amx_bf16"],
+        "usable_cpus": 2,
+        "accelerators": [],
+    }
+    reference = {"machine": machine, "stages": measured}
+    (tmp_path / "compare_imdb-cpu-stages.json").write_text(json.dumps(reference))
+
+    monkeypatch.setattr(utils, "_cpu_features", lambda: ["avx2", "fma", "avx512f"])
+    compare_imdb.print_plan(stages, tmp_path, "cpu")
+    out = capsys.readouterr().out
+    assert f"1. ngrams: {ngrams.run_dir(tmp_path)} (new, about 1 min)" in out
+    assert f"2. bert_real_checkpoint: {minilm.run_dir(tmp_path)} (new)" in out
+    assert (
+        "compare_imdb: no estimate for bert_real_checkpoint (measured there at another "
+        "precision, or not at all); about 1 min left for the other stages, as measured on "
+        "Some Xeon (amx_bf16), 2 CPUs"
+    ) in out
+
+    monkeypatch.setattr(utils, "_cpu_features", lambda: ["avx2", "fma", "amx_bf16"])
+    compare_imdb.print_plan(stages, tmp_path, "cpu")
+    out = capsys.readouterr().out
+    assert f"2. bert_real_checkpoint: {minilm.run_dir(tmp_path)} (new, about 50 min)" in out
+    assert "about 51 min left, as measured on Some Xeon (amx_bf16), 2 CPUs" in out
 
 
 def test_readme_table_is_generated_from_results_files(tmp_path):
