@@ -53,7 +53,7 @@ from keras_bert_lab.presets import (
     IMDB_NGRAMS_PRESETS,
     WORD2VEC_IMDB_PRESETS,
 )
-from keras_bert_lab.presets.fields import PresetError
+from keras_bert_lab.presets.fields import PresetError, TrainingPreset
 from keras_bert_lab.presets.study import IMDB_STUDY_PRESETS
 from keras_bert_lab.tasks.flags import OVERRIDE_FLAGS, experiment_parser, overrides, parse_flags
 from keras_bert_lab.tasks.run import (
@@ -62,6 +62,7 @@ from keras_bert_lab.tasks.run import (
     report_finished,
     run_folder,
     total_seconds,
+    with_resolved_precision,
 )
 from keras_bert_lab.tasks.study import (
     pace,
@@ -300,15 +301,19 @@ def stage_flags(parser, args, stage, assignments):
 
 
 def parsed_stage(stage, words):
-    """`(args, config)` of the stage's experiment with these flags, or None if they do not
-    parse (the stage's own process then says what is wrong with them)."""
+    """`(args, config)` of the stage's experiment with these flags, a training run's
+    precision resolved as its run resolves it (`tasks.run.with_resolved_precision`), or None
+    if they do not parse (the stage's own process then says what is wrong with them)."""
     try:
         with contextlib.redirect_stderr(io.StringIO()):
-            return parse_flags(
+            args, config = parse_flags(
                 stage_parser(stage.experiment), STAGE_PRESETS[stage.experiment], words
             )
     except SystemExit:
         return None
+    if isinstance(config, TrainingPreset):
+        config, _ = with_resolved_precision(config)
+    return args, config
 
 
 def finished_stage(stage, words):

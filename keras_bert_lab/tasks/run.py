@@ -182,6 +182,14 @@ def finished_results(run_dir, experiment, config, args):
     return results
 
 
+def with_resolved_precision(config):
+    """`(config, line)`: `config` with the policy its `precision` chooses on this machine
+    (`utils.resolve_precision`: `auto` resolved), the one a run trains under, records and
+    compares on resuming; and the line to print about it (or None)."""
+    precision, line = resolve_precision(config.precision)
+    return dataclasses.replace(config, precision=precision), line
+
+
 def check_resumable(run_dir, experiment, config, args):
     """Raises ValueError (one line) if `run_dir` holds an unfinished run of `experiment` with
     another configuration or other flags (its `CONFIGURATION_FILE`): resuming its
@@ -280,8 +288,7 @@ class Run(RunFolder):
                 reject flags that do not go together with `parser.error`.
         """
         args, config = parse_flags(parser, presets, argv)
-        precision, precision_line = resolve_precision(config.precision)
-        config = dataclasses.replace(config, precision=precision)
+        config, precision_line = with_resolved_precision(config)
         if check_flags is not None:
             check_flags(parser, args)
         run_dir = run_folder(experiment, args)

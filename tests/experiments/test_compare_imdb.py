@@ -7,6 +7,7 @@ import signal
 import time
 from pathlib import Path
 
+import keras
 import pytest
 import tensorflow as tf
 
@@ -14,8 +15,10 @@ from experiments import compare_imdb, results_table
 from keras_bert_lab import utils
 from keras_bert_lab.analysis import results as results_module
 from keras_bert_lab.analysis.results import comparison_rows
+from keras_bert_lab.presets import BERT_IMDB_PRESETS
 from keras_bert_lab.presets.study import IMDB_STUDY_PRESETS
 from keras_bert_lab.tasks import study
+from keras_bert_lab.tasks.run import Run
 from tests.experiments import cluster
 
 
@@ -233,6 +236,35 @@ def test_the_plan_has_no_time_for_a_stage_that_auto_runs_at_another_precision_he
     out = capsys.readouterr().out
     assert f"2. bert_real_checkpoint: {minilm.run_dir(tmp_path)} (new, about 50 min)" in out
     assert "about 51 min left, as measured on Some Xeon (amx_bf16), 2 CPUs" in out
+
+
+def test_a_stage_at_precision_auto_resumes_in_its_own_folder(tmp_path, monkeypatch):
+    # Its run records the policy auto chose (float32 without bfloat16 instructions): the
+    # study compared that with `auto` itself and moved the stage to a new folder.
+    monkeypatch.setattr(utils, "_cpu_features", lambda: ["avx2", "fma"])
+    monkeypatch.setattr(study, "minilm_folder", lambda: tmp_path / "minilm")
+    (tmp_path / "minilm").mkdir()
+    parser = compare_imdb.build_parser()
+    argv = ["--preset", "cpu", "--logdir", str(tmp_path), "--stages", "bert_real_checkpoint"]
+    args = parser.parse_args(argv)
+    stages = compare_imdb.planned_stages(parser, args)
+    assignments = compare_imdb.stage_assignments(parser, args, stages)
+    (stage,) = stages
+    assert stage.settings["precision"] == "auto"
+    words = compare_imdb.stage_flags(parser, args, stage, assignments[stage.name])
+    try:
+        run = Run.start(
+            "bert_imdb", compare_imdb.stage_parser("bert_imdb"), BERT_IMDB_PRESETS, words
+        )
+        run.run_dir.mkdir(parents=True)
+        run.record_configuration()  # Before its first step; then interrupted.
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert compare_imdb.placed_stages(parser, args, stages, assignments) == stages
+    # Where auto would choose bfloat16, the interrupted float32 run is one of other settings.
+    monkeypatch.setattr(utils, "_cpu_features", lambda: ["avx2", "fma", "amx_bf16"])
+    (moved,) = compare_imdb.placed_stages(parser, args, stages, assignments)
+    assert moved.run_name.startswith(f"{stage.run_name}-")
 
 
 def test_readme_table_is_generated_from_results_files(tmp_path):
