@@ -281,12 +281,13 @@ def print_plan(stages, logdir, preset):
         known = time_left(
             [stage for stage in stages if stage.name not in unmeasured], logdir, reference, speed
         )
-        print(
-            f"{EXPERIMENT}: no estimate for {', '.join(unmeasured)} (measured there at another "
-            f"precision, or not at all); about {_minutes(known)} left for the other stages, "
-            f"{_pace_words(speed, machine)}",
-            flush=True,
+        line = (
+            f"{EXPERIMENT}: no estimate for {', '.join(unmeasured)} (the study measured on "
+            f"{machine} ran it at another precision than this machine's, or not at all)"
         )
+        if known:
+            line += f"; about {_minutes(known)} left for the others, {_pace_words(speed, machine)}"
+        print(line, flush=True)
     else:
         print(
             f"{EXPERIMENT}: about {_minutes(left)} left, {_pace_words(speed, machine)}", flush=True

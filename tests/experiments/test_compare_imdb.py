@@ -226,9 +226,9 @@ def test_the_plan_has_no_time_for_a_stage_that_auto_runs_at_another_precision_he
     assert f"1. ngrams: {ngrams.run_dir(tmp_path)} (new, about 1 min)" in out
     assert f"2. bert_real_checkpoint: {minilm.run_dir(tmp_path)} (new)" in out
     assert (
-        "compare_imdb: no estimate for bert_real_checkpoint (measured there at another "
-        "precision, or not at all); about 1 min left for the other stages, as measured on "
-        "Some Xeon (amx_bf16), 2 CPUs"
+        "compare_imdb: no estimate for bert_real_checkpoint (the study measured on Some Xeon "
+        "(amx_bf16), 2 CPUs ran it at another precision than this machine's, or not at all); "
+        "about 1 min left for the others, as measured on Some Xeon (amx_bf16), 2 CPUs"
     ) in out
 
     monkeypatch.setattr(utils, "_cpu_features", lambda: ["avx2", "fma", "amx_bf16"])
