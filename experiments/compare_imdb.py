@@ -55,14 +55,19 @@ from keras_bert_lab.presets import (
 )
 from keras_bert_lab.presets.fields import PresetError, TrainingPreset
 from keras_bert_lab.presets.study import IMDB_STUDY_PRESETS
-from keras_bert_lab.tasks.flags import OVERRIDE_FLAGS, experiment_parser, overrides, parse_flags
+from keras_bert_lab.tasks.flags import (
+    OVERRIDE_FLAGS,
+    experiment_parser,
+    overrides,
+    parse_flags,
+    with_resolved_precision,
+)
 from keras_bert_lab.tasks.run import (
     command_line,
     finished_results,
     report_finished,
     run_folder,
     total_seconds,
-    with_resolved_precision,
 )
 from keras_bert_lab.tasks.study import (
     pace,
@@ -303,7 +308,7 @@ def stage_flags(parser, args, stage, assignments):
 
 def parsed_stage(stage, words):
     """`(args, config)` of the stage's experiment with these flags, a training run's
-    precision resolved as its run resolves it (`tasks.run.with_resolved_precision`), or None
+    precision resolved as its run resolves it (`tasks.flags.with_resolved_precision`), or None
     if they do not parse (the stage's own process then says what is wrong with them)."""
     try:
         with contextlib.redirect_stderr(io.StringIO()):

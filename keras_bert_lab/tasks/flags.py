@@ -6,7 +6,8 @@ one-line error (exit status 2) before anything is loaded or written.
 - `experiment_parser`: those of a training experiment on top (`--data-dir`, the strategy, the
   schedule, `--checkpoint-every`, `--force`, `--quiet`);
 - `parse_flags`: the flags and the preset they choose, with `--epochs`, `--batch-size`, ...
-  and `--set` applied; a value a preset field cannot take (`presets.fields`) is a flag error.
+  and `--set` applied; a value a preset field cannot take (`presets.fields`) is a flag error;
+- `with_resolved_precision`: the preset with the policy `--precision auto` chooses here.
 """
 
 import argparse
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from keras_bert_lab.presets.fields import PRECISIONS, PresetError, field_types, type_phrase
 from keras_bert_lab.training import strategy as strategies
+from keras_bert_lab.utils import resolve_precision
 
 # Flags of `add_schedule_flags` that override the preset field of the same name.
 OVERRIDE_FLAGS = ("epochs", "steps_per_epoch", "batch_size", "learning_rate", "precision")
@@ -316,3 +318,11 @@ def parse_flags(parser, presets, argv=None):
     """
     args = parser.parse_args(argv)
     return args, apply_overrides(parser, presets[args.preset], args)
+
+
+def with_resolved_precision(config):
+    """`(config, line)`: `config` with the policy its `precision` chooses on this machine
+    (`utils.resolve_precision`: `auto` resolved), the one a run trains under, records and
+    compares on resuming; and the line to print about it (or None)."""
+    precision, line = resolve_precision(config.precision)
+    return dataclasses.replace(config, precision=precision), line

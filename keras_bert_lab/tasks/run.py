@@ -30,7 +30,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from keras_bert_lab.tasks.flags import parse_flags
+from keras_bert_lab.tasks.flags import parse_flags, with_resolved_precision
 from keras_bert_lab.training import interrupts
 from keras_bert_lab.training import strategy as strategies
 from keras_bert_lab.training.optimizers import bert_adamw
@@ -38,7 +38,6 @@ from keras_bert_lab.utils import (
     git_commit,
     machine_description,
     remove_directory,
-    resolve_precision,
     write_json_atomically,
 )
 
@@ -182,14 +181,6 @@ def finished_results(run_dir, experiment, config, args):
     return results
 
 
-def with_resolved_precision(config):
-    """`(config, line)`: `config` with the policy its `precision` chooses on this machine
-    (`utils.resolve_precision`: `auto` resolved), the one a run trains under, records and
-    compares on resuming; and the line to print about it (or None)."""
-    precision, line = resolve_precision(config.precision)
-    return dataclasses.replace(config, precision=precision), line
-
-
 def check_resumable(run_dir, experiment, config, args):
     """Raises ValueError (one line) if `run_dir` holds an unfinished run of `experiment` with
     another configuration or other flags (its `CONFIGURATION_FILE`): resuming its
@@ -277,7 +268,7 @@ class Run(RunFolder):
     def start(cls, experiment, parser, presets, argv=None, check_flags=None):
         """Parses flags; exits with status 0 after printing the results of a finished run
         (module docstring); prepares seeds, precision, strategy and folder (removed first
-        with `--force`); prints the folder's line, then `utils.resolve_precision`'s.
+        with `--force`); prints the folder's line, then `flags.with_resolved_precision`'s.
 
         Args:
             experiment: the experiment's name (`imdb_lstm`).
