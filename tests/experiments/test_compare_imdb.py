@@ -161,6 +161,19 @@ def test_the_smoke_study_runs_every_stage_reuses_them_and_moves_what_a_setting_c
     assert f"--init-embeddings={word2vec}" in lstm_results["command"]
 
 
+def write_reference_study(folder, measured):
+    """`folder`/compare_imdb-cpu-stages.json: a `cpu` study's `measured` stage times, as if
+    measured on a 2-CPU Xeon with AMX."""
+    machine = {
+        "cpu_model": "Some Xeon",
+        "cpu_features": ["avx2", "avx512f", "amx_bf16"],
+        "usable_cpus": 2,
+        "accelerators": [],
+    }
+    reference = {"machine": machine, "stages": measured}
+    (folder / "compare_imdb-cpu-stages.json").write_text(json.dumps(reference))
+
+
 def test_the_plan_scales_the_measured_times_to_this_machines_pace(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(compare_imdb, "REFERENCE_DIR", tmp_path)
     stages = study.select_stages(
@@ -171,14 +184,7 @@ def test_the_plan_scales_the_measured_times_to_this_machines_pace(tmp_path, monk
         "word2vec": {"seconds": 1200.0, "optimizer_steps": 5000},
         "lstm_word2vec": {"seconds": 240.0, "optimizer_steps": 2000},
     }
-    machine = {
-        "cpu_model": "Some Xeon",
-        "cpu_features": ["avx2", "avx512f", "amx_bf16"],
-        "usable_cpus": 2,
-        "accelerators": [],
-    }
-    reference = {"machine": machine, "stages": measured}
-    (tmp_path / "compare_imdb-cpu-stages.json").write_text(json.dumps(reference))
+    write_reference_study(tmp_path, measured)
 
     compare_imdb.print_plan(stages, tmp_path, "cpu")
     out = capsys.readouterr().out
@@ -211,14 +217,7 @@ def test_the_plan_has_no_time_for_a_stage_that_auto_runs_at_another_precision_he
         "ngrams": {"seconds": 60.0, "optimizer_steps": 1000},
         "bert_real_checkpoint": {"seconds": 3000.0, "optimizer_steps": 704},
     }
-    machine = {
-        "cpu_model": "Some Xeon",
-        "cpu_features": ["avx2", "avx512f", "amx_bf16"],
-        "usable_cpus": 2,
-        "accelerators": [],
-    }
-    reference = {"machine": machine, "stages": measured}
-    (tmp_path / "compare_imdb-cpu-stages.json").write_text(json.dumps(reference))
+    write_reference_study(tmp_path, measured)
 
     monkeypatch.setattr(utils, "_cpu_features", lambda: ["avx2", "fma", "avx512f"])
     compare_imdb.print_plan(stages, tmp_path, "cpu")
